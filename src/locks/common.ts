@@ -1,0 +1,123 @@
+/**
+ * What every lock shares: who the caller is (owner ids), optional statistics, the errors, and the
+ * bounded spin/park primitives. Nothing here knows about buckets.
+ */
+import { threadId } from 'node:worker_threads';
+
+/**
+ * Owner ids are small positive integers stored in lock words (0 means "nobody"). By default a
+ * thread's id is its worker_threads threadId + 1 (main thread: 1), which the spawning thread can
+ * read from `worker.threadId` to name a worker in a diagnostic. Ids must fit in 28 bits.
+ */
+export const MAX_OWNER_ID = (1 << 28) - 1;
+let ownerId = threadId + 1;
+
+export function currentOwnerId(): number {
+  return ownerId;
+}
+
+/** Override this thread's owner id (e.g. to use a torture worker's index). */
+export function setOwnerId(id: number): void {
+  if (!Number.isInteger(id) || id < 1 || id > MAX_OWNER_ID) {
+    throw new RangeError(`owner id: must be an integer in [1, ${MAX_OWNER_ID}], got ${String(id)}`);
+  }
+  ownerId = id;
+}
+
+/** Owner id of the thread that runs `worker` (for naming a lock holder in a report). */
+export function ownerIdOfThread(workerThreadId: number): number {
+  return workerThreadId + 1;
+}
+
+/**
+ * Per-thread, per-lock statistics: plain fields on a JS object, never in shared memory, so
+ * collecting them costs one null check and an increment, never an Atomics operation. Pass the same
+ * object to several locks to aggregate.
+ */
+export class LockStats {
+  acquisitions = 0;
+  /** Acquisitions that did not succeed on the first attempt. */
+  contended = 0;
+  /** Spin iterations spent waiting (one per failed look at the lock word). */
+  spins = 0;
+  /** Times the thread parked in Atomics.wait. */
+  parks = 0;
+  /** Seqlock reads that had to start over because a writer intervened. */
+  readRetries = 0;
+  /** Seqlock reads that gave up on optimism and took the lock (read_seqbegin_or_lock). */
+  lockedReads = 0;
+
+  add(other: LockStats): this {
+    this.acquisitions += other.acquisitions;
+    this.contended += other.contended;
+    this.spins += other.spins;
+    this.parks += other.parks;
+    this.readRetries += other.readRetries;
+    this.lockedReads += other.lockedReads;
+    return this;
+  }
+
+  toJSON(): Record<string, number> {
+    const { acquisitions, contended, spins, parks, readRetries, lockedReads } = this;
+    return { acquisitions, contended, spins, parks, readRetries, lockedReads };
+  }
+}
+
+/** A lock could not be taken within the caller's timeout. Names who holds it. */
+export class LockTimeoutError extends Error {
+  readonly owner: number;
+  readonly waitedMs: number;
+  constructor(what: string, owner: number, waitedMs: number, holder?: string) {
+    const by = holder ?? (owner > 0 ? `owner ${owner}` : 'no recorded owner');
+    super(`${what}: not acquired within ${waitedMs} ms; held by ${by} (a holder that died keeps it held)`);
+    this.name = 'LockTimeoutError';
+    this.owner = owner;
+    this.waitedMs = waitedMs;
+  }
+}
+
+/** Unlock without holding, unlock of another's lock, recursive lock, nested seq writes. */
+export class LockMisuseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockMisuseError';
+  }
+}
+
+type PauseFn = (n?: number) => void;
+const atomicsPause = (Atomics as unknown as { pause?: PauseFn }).pause;
+let sink = 0;
+
+/**
+ * A short CPU-friendly pause. Atomics.pause (a spin-loop hint) does not exist on Node 20; where it is
+ * missing, a tiny loop with an observable side effect stands in so the optimiser cannot drop it.
+ */
+export const cpuRelax: (iterations: number) => void =
+  typeof atomicsPause === 'function'
+    ? (n) => { for (let i = 0; i < n; i++) atomicsPause.call(Atomics); }
+    : (n) => { let x = sink; for (let i = 0; i < n; i++) x = (x * 31 + i) | 0; sink = x; };
+
+/** Longest single Atomics.wait: a waiter re-checks its deadline at least this often. */
+export const PARK_SLICE_MS = 50;
+
+export function deadlineFrom(timeoutMs: number): number {
+  return timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+}
+
+/** Validates a timeout argument once, outside the hot path. */
+export function checkTimeout(timeoutMs: number): void {
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new RangeError(`timeoutMs: must be a number ≥ 0 or Infinity, got ${String(timeoutMs)}`);
+  }
+}
+
+/**
+ * Parks on word `index` while it still holds `expected`, for at most one slice and never past the
+ * deadline. Returns false when the deadline has passed (the caller throws its timeout error).
+ */
+export function parkUntil(i32: Int32Array, index: number, expected: number, deadline: number): boolean {
+  const now = performance.now();
+  if (now >= deadline) return false;
+  Atomics.wait(i32, index, expected, Math.min(PARK_SLICE_MS, deadline - now));
+  return true;
+}

@@ -1,0 +1,85 @@
+/**
+ * StartBarrier: releases every worker of a run at the same instant, so their loops overlap instead
+ * of the first worker finishing before the last has started (worker start-up is tens of ms).
+ *
+ * Words (three int32 at `index`):
+ *
+ *   [index]     arrived: workers that have reached the barrier
+ *   [index+1]   go: 0 = hold, 1 = run, -1 = abort (the run was cancelled before it started)
+ *   [index+2]   stop: 0 = keep going, 1 = stop soon (time-boxed loops poll it)
+ *
+ * Workers wait with Atomics.wait in bounded slices; the main thread waits asynchronously
+ * (Atomics.waitAsync) so it never blocks its event loop, and so it can still notice a worker dying.
+ */
+import { checkSharedWords } from './validate.js';
+
+export const BARRIER_WORDS = 3;
+
+export class BarrierAbortedError extends Error {
+  constructor() {
+    super('start barrier aborted: the run was cancelled before it started');
+    this.name = 'BarrierAbortedError';
+  }
+}
+
+export class StartBarrier {
+  static readonly WORDS = BARRIER_WORDS;
+  readonly i32: Int32Array;
+  readonly index: number;
+
+  constructor(i32: Int32Array, index: number) {
+    checkSharedWords('StartBarrier', i32, index, BARRIER_WORDS);
+    this.i32 = i32;
+    this.index = index;
+  }
+
+  /** Worker side: announce arrival and wait for go, at most `timeoutMs`. */
+  arriveAndWait(timeoutMs: number): void {
+    Atomics.add(this.i32, this.index, 1);
+    Atomics.notify(this.i32, this.index);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const go = Atomics.load(this.i32, this.index + 1);
+      if (go === 1) return;
+      if (go === -1) throw new BarrierAbortedError();
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`start barrier: no go signal within ${timeoutMs} ms (${this.arrived()} arrived)`);
+      Atomics.wait(this.i32, this.index + 1, go, Math.min(left, 100));
+    }
+  }
+
+  arrived(): number {
+    return Atomics.load(this.i32, this.index);
+  }
+
+  /** Main side: resolves once `count` workers have arrived; rejects after timeoutMs. */
+  async waitForArrivals(count: number, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const n = Atomics.load(this.i32, this.index);
+      if (n >= count) return;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`start barrier: ${n} of ${count} workers arrived within ${timeoutMs} ms`);
+      const r = Atomics.waitAsync(this.i32, this.index, n, Math.min(left, 100));
+      if (r.async) await r.value;
+    }
+  }
+
+  release(): void {
+    Atomics.store(this.i32, this.index + 1, 1);
+    Atomics.notify(this.i32, this.index + 1);
+  }
+
+  abort(): void {
+    Atomics.store(this.i32, this.index + 1, -1);
+    Atomics.notify(this.i32, this.index + 1);
+  }
+
+  requestStop(): void {
+    Atomics.store(this.i32, this.index + 2, 1);
+  }
+
+  stopRequested(): boolean {
+    return Atomics.load(this.i32, this.index + 2) !== 0;
+  }
+}
