@@ -1,2 +1,3 @@
 export * from './shared/index.js';
 export * from './locks/index.js';
+export * from './alloc/index.js';

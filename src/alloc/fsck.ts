@@ -1,0 +1,284 @@
+/**
+ * fsck: checks every invariant of DOMAIN.md §5 over the shared state and names each violation with
+ * its kind and bucket. "Nothing lost, nothing doubled":
+ *
+ *   records      invalid_record, record_type_mismatch (data_type not what its fields derive),
+ *                oldest_gen_newer, sector_sum_mismatch (extents' sectors ≠ dirty / cached)
+ *   indexes      freespace_mismatch (index ⇔ record free), need_discard_mismatch (index ⇔ flag)
+ *   extents      extent_out_of_bucket, extent_overlap, data_type_mismatch, gen_newer_than_bucket,
+ *                stale_extent (a dirty extent whose bucket was reused under it)
+ *   backpointers missing_backpointer, duplicate_backpointer (two extents claim one backpointer key),
+ *                orphan_backpointer (no extent behind it)
+ *   open buckets duplicate_open, open_bucket_conflict (open while holding another operation's data,
+ *                or its gen moved), open_hash_corrupt
+ *   totals       slot_conservation (slots in use + freelist ≠ slots), bucket_conservation (usage
+ *                counters do not add up to the bucket count), usage_mismatch (counters ≠ recount)
+ *
+ * Run it quiescent — no thread allocating, writing or freeing — as a filesystem check runs on an
+ * unmounted filesystem; a live run would see commits half-way. Extents claimed but never committed
+ * (a writer killed mid-write) are counted as in flight, not as corruption.
+ */
+import { DataType, DATA_TYPE_NAMES, Flag, genAfter } from './types.js';
+import { RECORD_WORDS, Rec, deriveType, stateFlags, stateGen, stateOldestGen, stateType } from './bucket-table.js';
+import { EXTENT_CLAIMED, EXTENT_LIVE, EXTENT_WORDS, Ext } from './extents.js';
+import { SLOT_WORDS, Slot } from './open-buckets.js';
+import { Dev } from './device.js';
+import type { Filesystem } from './filesystem.js';
+
+export const FSCK_KINDS = [
+  'invalid_record', 'record_type_mismatch', 'oldest_gen_newer', 'sector_sum_mismatch',
+  'freespace_mismatch', 'need_discard_mismatch',
+  'extent_out_of_bucket', 'extent_overlap', 'data_type_mismatch', 'gen_newer_than_bucket', 'stale_extent',
+  'missing_backpointer', 'duplicate_backpointer', 'orphan_backpointer',
+  'duplicate_open', 'open_bucket_conflict', 'open_hash_corrupt',
+  'slot_conservation', 'bucket_conservation', 'usage_mismatch',
+] as const;
+export type FsckKind = (typeof FSCK_KINDS)[number];
+
+export interface FsckError {
+  kind: FsckKind;
+  /** The bucket concerned, or -1 for a device-wide total. */
+  bucket: number;
+  message: string;
+}
+
+export interface FsckReport {
+  ok: boolean;
+  /** The first `maxErrors` violations. */
+  errors: FsckError[];
+  errorCount: number;
+  byKind: Partial<Record<FsckKind, number>>;
+  counts: {
+    free: number; needDiscard: number; user: number; btree: number; cached: number;
+    /** Buckets in the open-bucket table. */
+    open: number;
+    extents: number;
+    /** Extents claimed but never committed (a writer stopped mid-write). */
+    inFlightExtents: number;
+  };
+}
+
+export interface FsckOptions {
+  maxErrors?: number;
+}
+
+export function fsck(fs: Filesystem, options: FsckOptions = {}): FsckReport {
+  const maxErrors = options.maxErrors ?? 1000;
+  const { buckets: n, bucketSectors: S, extents: X, openBuckets: O } = fs.config;
+  const rec = fs.records;
+  const ext = fs.extents.words;
+  const bp = fs.backpointers;
+  const errors: FsckError[] = [];
+  const byKind: Partial<Record<FsckKind, number>> = {};
+  let errorCount = 0;
+  const report = (kind: FsckKind, bucket: number, message: string): void => {
+    errorCount++;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+    if (errors.length < maxErrors) errors.push({ kind, bucket, message });
+  };
+  const typeName = (t: number): string => DATA_TYPE_NAMES[t] ?? `type ${t}`;
+
+  // Extents grouped by bucket (counting sort), with their sums.
+  const dirtySum = new Float64Array(n);
+  const cachedSum = new Float64Array(n);
+  const perBucket = new Int32Array(n + 1);
+  let live = 0;
+  let inFlight = 0;
+  for (let id = 0; id < X; id++) {
+    const state = ext[id * EXTENT_WORDS + Ext.state]!;
+    if (state === EXTENT_CLAIMED) inFlight++;
+    if (state !== EXTENT_LIVE) continue;
+    const b = ext[id * EXTENT_WORDS + Ext.bucket]!;
+    if (b < 0 || b >= n) {
+      report('extent_out_of_bucket', b, `extent ${id} points at bucket ${b}, outside the device (${n} buckets)`);
+      continue;
+    }
+    live++;
+    perBucket[b + 1]!++;
+  }
+  for (let b = 0; b < n; b++) perBucket[b + 1]! += perBucket[b]!;
+  const order = new Int32Array(live);
+  const fill = perBucket.slice(0, n);
+  for (let id = 0; id < X; id++) {
+    if (ext[id * EXTENT_WORDS + Ext.state] !== EXTENT_LIVE) continue;
+    const b = ext[id * EXTENT_WORDS + Ext.bucket]!;
+    if (b < 0 || b >= n) continue;
+    order[fill[b]!++] = id;
+  }
+
+  // Open buckets, by bucket.
+  const openSlot = new Int32Array(n);
+  let openCount = 0;
+  let validSlots = 0;
+  for (let s = 1; s < O; s++) {
+    if (fs.open.field(s, Slot.valid) !== 1) continue;
+    validSlots++;
+    const b = fs.open.field(s, Slot.bucket);
+    if (b < 0 || b >= n) {
+      report('open_hash_corrupt', b, `open slot ${s} holds bucket ${b}, outside the device`);
+      continue;
+    }
+    if (openSlot[b] !== 0) {
+      report('duplicate_open', b, `bucket ${b} is open twice: slots ${openSlot[b]} (op ${fs.open.field(openSlot[b]!, Slot.opId)}) and ${s} (op ${fs.open.field(s, Slot.opId)})`);
+    } else {
+      openSlot[b] = s;
+      openCount++;
+    }
+    let found = false;
+    let c = fs.open.head(b);
+    for (let steps = 0; c !== 0 && steps < O; steps++) {
+      if (c === s) { found = true; break; }
+      c = fs.open.field(c, Slot.hashNext);
+    }
+    if (!found) report('open_hash_corrupt', b, `open slot ${s} (bucket ${b}) is not in its hash chain: is_open would miss it`);
+  }
+  for (let h = 0; h < fs.open.hashSize; h++) {
+    let c = fs.open.head(h);
+    let steps = 0;
+    for (; c !== 0 && steps <= O; steps++) {
+      if (c < 1 || c >= O || fs.open.field(c, Slot.valid) !== 1 || (fs.open.field(c, Slot.bucket) & (fs.open.hashSize - 1)) !== h) {
+        report('open_hash_corrupt', -1, `hash chain ${h} links slot ${c}, which is not a valid open slot of that chain`);
+        break;
+      }
+      c = fs.open.field(c, Slot.hashNext);
+    }
+    if (steps > O) report('open_hash_corrupt', -1, `hash chain ${h} does not end (a cycle)`);
+  }
+
+  // Records, against extents, indexes and open slots.
+  const counts = { free: 0, needDiscard: 0, user: 0, btree: 0, cached: 0 };
+  const usageBuckets = [0, 0, 0, 0, 0];
+  const usageSectors = [0, 0, 0, 0, 0];
+  for (let b = 0; b < n; b++) {
+    const at = b * RECORD_WORDS;
+    const st = rec[at + Rec.state]!;
+    const type = stateType(st);
+    const flags = stateFlags(st);
+    const gen = stateGen(st);
+    const dirty = rec[at + Rec.dirty]!;
+    const cached = rec[at + Rec.cached]!;
+    if (type > DataType.cached || dirty < 0 || cached < 0) {
+      report('invalid_record', b, `record of bucket ${b} is not valid: data_type ${type}, dirty ${dirty}, cached ${cached}`);
+      continue;
+    }
+    usageBuckets[type]!++;
+    if (type === DataType.cached) usageSectors[DataType.cached]! += cached;
+    else if (dirty > 0) { usageSectors[type]! += dirty; usageSectors[DataType.cached]! += cached; }
+    if (type === DataType.free) counts.free++;
+    else if (type === DataType.need_discard) counts.needDiscard++;
+    else if (type === DataType.user) counts.user++;
+    else if (type === DataType.btree) counts.btree++;
+    else counts.cached++;
+
+    const expected = dirty > 0 ? (type === DataType.user || type === DataType.btree ? type : -1) : deriveType(0, cached, flags, 0);
+    if (expected !== type) {
+      report('record_type_mismatch', b, `bucket ${b} says ${typeName(type)}, but dirty ${dirty}, cached ${cached}, flags ${flags} make it ${expected < 0 ? 'user or btree' : typeName(expected)}`);
+    }
+    if (genAfter(stateOldestGen(st), gen)) report('oldest_gen_newer', b, `bucket ${b}: oldest_gen ${stateOldestGen(st)} is newer than gen ${gen}`);
+    if (fs.freeSpace.has(b) !== (type === DataType.free)) {
+      report('freespace_mismatch', b, `bucket ${b} is ${typeName(type)} but ${fs.freeSpace.has(b) ? 'is' : 'is not'} in the free-space index`);
+    }
+    if (fs.needDiscard.has(b) !== ((flags & Flag.need_discard) !== 0)) {
+      report('need_discard_mismatch', b, `bucket ${b}: need_discard flag ${(flags & Flag.need_discard) !== 0 ? 'set' : 'clear'}, need-discard index ${fs.needDiscard.has(b) ? 'has' : 'lacks'} it`);
+    }
+
+    // This bucket's extents, by offset.
+    const lo = perBucket[b]!;
+    const hi = perBucket[b + 1]!;
+    const ids = Array.from(order.subarray(lo, hi)).sort((p, q) => ext[p * EXTENT_WORDS + Ext.offset]! - ext[q * EXTENT_WORDS + Ext.offset]!);
+    let prevEnd = 0;
+    let prevId = -1;
+    const slot = openSlot[b]!;
+    for (const id of ids) {
+      const e = id * EXTENT_WORDS;
+      const off = ext[e + Ext.offset]!;
+      const len = ext[e + Ext.sectors]!;
+      const dt = ext[e + Ext.dataType]!;
+      const egen = ext[e + Ext.gen]!;
+      if (dt === DataType.cached) cachedSum[b]! += len;
+      else dirtySum[b]! += len;
+      if (off < 0 || len < 1 || off + len > S) {
+        report('extent_out_of_bucket', b, `extent ${id} covers sectors [${off}, ${off + len}) of bucket ${b}, which has ${S}`);
+      }
+      if (prevId >= 0 && off < prevEnd) {
+        report('extent_overlap', b, `extents ${prevId} and ${id} overlap in bucket ${b} at sector ${off} (owners ${ext[prevId * EXTENT_WORDS + Ext.owner]} and ${ext[e + Ext.owner]}, ops ${ext[prevId * EXTENT_WORDS + Ext.opId]} and ${ext[e + Ext.opId]})`);
+      }
+      if (off + len > prevEnd || prevId < 0) { prevEnd = off + len; prevId = id; }
+      if (dt !== DataType.cached && dirty > 0 && dt !== type) {
+        report('data_type_mismatch', b, `bucket ${b} holds ${typeName(type)} data but extent ${id} (owner ${ext[e + Ext.owner]}, op ${ext[e + Ext.opId]}) is ${typeName(dt)}`);
+      }
+      if (genAfter(egen, gen)) report('gen_newer_than_bucket', b, `extent ${id} has gen ${egen}, newer than bucket ${b}'s gen ${gen}`);
+      else if (egen !== gen && dt !== DataType.cached) report('stale_extent', b, `dirty extent ${id} has gen ${egen} but bucket ${b} was reused (gen ${gen})`);
+      const key = b * S + off;
+      const v = off >= 0 && off < S ? bp[key]! : 0;
+      if (v !== id + 1) {
+        const other = v - 1;
+        const otherLive = v !== 0 && other < X && ext[other * EXTENT_WORDS + Ext.state] === EXTENT_LIVE
+          && ext[other * EXTENT_WORDS + Ext.bucket] === b && ext[other * EXTENT_WORDS + Ext.offset] === off;
+        if (otherLive) {
+          report('duplicate_backpointer', b, `extents ${other} and ${id} both start at sector ${off} of bucket ${b}; the backpointer names ${other} (owners ${ext[other * EXTENT_WORDS + Ext.owner]} and ${ext[e + Ext.owner]}, ops ${ext[other * EXTENT_WORDS + Ext.opId]} and ${ext[e + Ext.opId]})`);
+        } else {
+          report('missing_backpointer', b, `extent ${id} at sector ${off} of bucket ${b} has no backpointer`);
+        }
+      }
+      if (slot !== 0 && egen === gen && ext[e + Ext.opId] !== fs.open.field(slot, Slot.opId)) {
+        report('open_bucket_conflict', b, `bucket ${b} is open (slot ${slot}, op ${fs.open.field(slot, Slot.opId)}, owner ${fs.open.field(slot, Slot.owner)}) but holds extent ${id} of op ${ext[e + Ext.opId]} (owner ${ext[e + Ext.owner]})`);
+      }
+    }
+    if (slot !== 0 && fs.open.field(slot, Slot.gen) !== gen) {
+      report('open_bucket_conflict', b, `bucket ${b} is open with gen ${fs.open.field(slot, Slot.gen)} but its gen moved to ${gen} while open`);
+    }
+    if (dirtySum[b] !== dirty || cachedSum[b] !== cached) {
+      report('sector_sum_mismatch', b, `bucket ${b} records ${dirty} dirty / ${cached} cached sectors, its extents add up to ${dirtySum[b]} / ${cachedSum[b]}`);
+    }
+    for (let off = 0; off < S; off++) {
+      const v = bp[b * S + off]!;
+      if (v === 0) continue;
+      const id = v - 1;
+      const ok = id < X && ext[id * EXTENT_WORDS + Ext.state] === EXTENT_LIVE
+        && ext[id * EXTENT_WORDS + Ext.bucket] === b && ext[id * EXTENT_WORDS + Ext.offset] === off;
+      if (!ok) report('orphan_backpointer', b, `backpointer at sector ${off} of bucket ${b} names extent ${id}, which is not a live extent there`);
+    }
+  }
+
+  if (!fs.freeSpace.summaryConsistent()) report('freespace_mismatch', -1, 'free-space index summary words hide a non-empty leaf word');
+  if (!fs.needDiscard.summaryConsistent()) report('need_discard_mismatch', -1, 'need-discard index summary words hide a non-empty leaf word');
+
+  // Slot conservation: the freelist holds exactly the slots not in use, and its count agrees.
+  let freeListed = 0;
+  let c = Atomics.load(fs.dev, Dev.slotFreeHead);
+  const seen = new Uint8Array(O);
+  for (; c !== 0 && freeListed <= O; freeListed++) {
+    if (c < 1 || c >= O || seen[c] === 1 || fs.open.field(c, Slot.valid) === 1) {
+      report('slot_conservation', -1, `slot freelist links slot ${c}, which is out of range, repeated, or in use`);
+      break;
+    }
+    seen[c] = 1;
+    c = fs.open.field(c, Slot.freeNext);
+  }
+  const freeCount = Atomics.load(fs.dev, Dev.slotFreeCount);
+  if (validSlots + freeListed !== O - 1 || freeCount !== freeListed) {
+    report('slot_conservation', -1, `${validSlots} slots in use + ${freeListed} on the freelist (count word says ${freeCount}) ≠ ${O - 1} slots`);
+  }
+
+  // Usage counters: they must add up to the device, and agree with a recount.
+  let usageTotal = 0;
+  for (let t = 0; t <= DataType.cached; t++) {
+    const counted = Atomics.load(fs.dev, Dev.bucketsByType + t);
+    usageTotal += counted;
+    if (counted !== usageBuckets[t]) report('usage_mismatch', -1, `usage says ${counted} ${typeName(t)} buckets, recount finds ${usageBuckets[t]}`);
+    if (t >= DataType.user) {
+      const sectors = Atomics.load(fs.dev, Dev.sectorsByType + t);
+      if (sectors !== usageSectors[t]) report('usage_mismatch', -1, `usage says ${sectors} ${typeName(t)} sectors, recount finds ${usageSectors[t]}`);
+    }
+  }
+  if (usageTotal !== n) report('bucket_conservation', -1, `usage counts ${usageTotal} buckets across all states, the device has ${n}`);
+
+  return {
+    ok: errorCount === 0,
+    errors,
+    errorCount,
+    byKind,
+    counts: { ...counts, open: openCount, extents: live, inFlightExtents: inFlight },
+  };
+}

@@ -1,0 +1,14 @@
+export * from './types.js';
+export {
+  DEFAULTS as FILESYSTEM_DEFAULTS, MAX_BUCKETS, MAX_BUCKET_SECTORS, MAX_OPEN_BUCKETS, normalizeConfig,
+  type FilesystemConfig, type FilesystemOptions,
+} from './config.js';
+export {
+  Filesystem, OpenBucket, attachFilesystem, createFilesystem,
+  type AllocRequest, type Extent, type FilesystemHandle, type FilesystemStats,
+} from './filesystem.js';
+export { AllocError, StaleHandleError, type ExtentInfo } from './errors.js';
+export { FSCK_KINDS, fsck, type FsckError, type FsckKind, type FsckOptions, type FsckReport } from './fsck.js';
+export { RacePoint, RACE_POINT_NAMES, racePointLabel, type RaceHook, type RacePointName } from './race-points.js';
+export type { ErrorEntry } from './error-log.js';
+export { ALLOC_COUNTERS, type AllocCounter } from './counters.js';

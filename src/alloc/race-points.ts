@@ -1,0 +1,61 @@
+/**
+ * Named race points: the places in the allocator where preemption matters. The allocator calls its
+ * hook at each; with no hook installed a race point costs one null check. What a hook does (nothing,
+ * a delay, a scripted or controlled schedule) is decided by src/race, above this layer: the
+ * allocator only announces where it is.
+ *
+ * Some points are also plain events (a fix refusing a candidate) so that a trace can show why.
+ */
+export const RacePoint = {
+  /** A scan read a candidate's record and found it free and not open; nothing is locked yet. */
+  candidateRead: 0,
+  /** About to take the open-bucket freelist lock to publish the candidate. */
+  beforeFreelistLock: 1,
+  /** The bucket is in the open-bucket hash and the freelist lock is released. */
+  afterPublish: 2,
+  /** Sectors taken from the open bucket; the index-update commit is next. */
+  beforeCommit: 3,
+  /** The commit is done and its record lock released. */
+  afterCommit: 4,
+  /** About to drop the open bucket's pin (the last put releases it). */
+  beforePut: 5,
+  /** The put is done; if it was the last, the bucket has left the open-bucket hash. */
+  afterPut: 6,
+  /** Event: the seqlock fix found the record's sequence changed and skipped the candidate. */
+  revalidateFailed: 7,
+  /** Event: the locked re-read (key lock / locked lookup) found the candidate no longer free. */
+  lockedRereadRefused: 8,
+  /** Event: under the freelist lock the candidate turned out to be open already. */
+  foundOpen: 9,
+  /** About to take a need_discard bucket's record lock and discard it. */
+  beforeDiscard: 10,
+  /** About to free an extent (overwrite or delete). */
+  beforeFree: 11,
+} as const;
+
+export type RacePointName = keyof typeof RacePoint;
+export const RACE_POINT_NAMES: readonly RacePointName[] = [
+  'candidateRead', 'beforeFreelistLock', 'afterPublish', 'beforeCommit', 'afterCommit', 'beforePut', 'afterPut',
+  'revalidateFailed', 'lockedRereadRefused', 'foundOpen', 'beforeDiscard', 'beforeFree',
+];
+export const RACE_POINT_COUNT = RACE_POINT_NAMES.length;
+
+/** Kebab-case names for the CLI and traces ("candidate-read"). */
+export function racePointLabel(point: number): string {
+  const name = RACE_POINT_NAMES[point];
+  return name === undefined ? `point-${point}` : name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function racePointFromLabel(label: string): number {
+  const i = RACE_POINT_NAMES.findIndex((n) => racePointLabel(RACE_POINT_NAMES.indexOf(n)) === label || n === label);
+  return i;
+}
+
+/**
+ * What a hook receives. `lockHeld` is true where the thread holds a lock (the key lock before the
+ * freelist lock): a controlled scheduler must not park a thread there, or the thread it lets run
+ * could block on that lock.
+ */
+export interface RaceHook {
+  at(point: number, bucket: number, opId: number, lockHeld: boolean): void;
+}
