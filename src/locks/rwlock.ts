@@ -13,8 +13,11 @@
  * Readers are counted, not named (one word cannot list them); a timeout names the writer, or says
  * how many readers held the lock. No fairness: readers can delay a writer; callers hold it briefly.
  * Uncontended read lock/unlock and write lock/unlock are one compareExchange each way.
+ *
+ * RwLockArray is the same lock over many words at a fixed stride (one per bucket record), so a
+ * million locks cost no million objects; RwLock is the single-word form.
  */
-import { checkSharedWords } from '../shared/validate.js';
+import { checkInt, checkSharedWords } from '../shared/validate.js';
 import {
   LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom, parkUntil,
 } from './common.js';
@@ -29,89 +32,104 @@ export interface RwLockOptions {
   name?: string;
 }
 
-export class RwLock {
-  static readonly WORDS = 1;
+export class RwLockArray {
   readonly i32: Int32Array;
-  readonly index: number;
+  /** Word index of lock 0; lock k lives at base + k * stride. */
+  readonly base: number;
+  readonly stride: number;
+  readonly count: number;
   readonly name: string;
   private readonly stats: LockStats | null;
 
-  constructor(i32: Int32Array, index: number, options: RwLockOptions = {}) {
-    checkSharedWords(options.name ?? 'RwLock', i32, index, 1);
+  constructor(i32: Int32Array, base: number, stride: number, count: number, options: RwLockOptions = {}) {
+    const name = options.name ?? 'RwLock';
+    checkInt(`${name} stride`, stride, 1, 1 << 20);
+    checkInt(`${name} count`, count, 1, 2 ** 31 - 1);
+    checkSharedWords(name, i32, base, (count - 1) * stride + 1);
     this.i32 = i32;
-    this.index = index;
+    this.base = base;
+    this.stride = stride;
+    this.count = count;
     this.stats = options.stats ?? null;
-    this.name = options.name ?? `RwLock@${index}`;
+    this.name = name;
   }
 
-  static init(i32: Int32Array, index: number): void {
-    checkSharedWords('RwLock', i32, index, 1);
-    Atomics.store(i32, index, 0);
+  private label(k: number): string {
+    return this.count === 1 ? this.name : `${this.name}[${k}]`;
   }
 
-  tryReadLock(): boolean {
-    const v = Atomics.load(this.i32, this.index);
+  /** Word index of lock k. No bounds check: callers pass indices they validated once. */
+  at(k: number): number {
+    return this.base + k * this.stride;
+  }
+
+  tryReadLock(k: number): boolean {
+    const i = this.at(k);
+    const v = Atomics.load(this.i32, i);
     if ((v & WRITER) !== 0 || (v & LOW) === LOW) return false;
-    const ok = Atomics.compareExchange(this.i32, this.index, v, v + 1) === v;
+    const ok = Atomics.compareExchange(this.i32, i, v, v + 1) === v;
     if (ok && this.stats !== null) this.stats.acquisitions++;
     return ok;
   }
 
-  readLock(timeoutMs = Infinity): void {
-    if (!this.tryReadLock()) this.acquireSlow(false, timeoutMs);
+  readLock(k: number, timeoutMs = Infinity): void {
+    if (!this.tryReadLock(k)) this.acquireSlow(k, false, timeoutMs);
   }
 
-  readUnlock(): void {
+  readUnlock(k: number): void {
+    const i = this.at(k);
     for (;;) {
-      const v = Atomics.load(this.i32, this.index);
+      const v = Atomics.load(this.i32, i);
       if ((v & WRITER) !== 0 || (v & LOW) === 0) {
-        throw new LockMisuseError(`${this.name}: readUnlock() of a lock that is not read-held`);
+        throw new LockMisuseError(`${this.label(k)}: readUnlock() of a lock that is not read-held`);
       }
       const last = (v & LOW) === 1;
       const next = last ? 0 : v - 1;
-      if (Atomics.compareExchange(this.i32, this.index, v, next) !== v) continue;
-      if (last && (v & WAITERS) !== 0) Atomics.notify(this.i32, this.index);
+      if (Atomics.compareExchange(this.i32, i, v, next) !== v) continue;
+      if (last && (v & WAITERS) !== 0) Atomics.notify(this.i32, i);
       return;
     }
   }
 
-  tryWriteLock(): boolean {
-    const ok = Atomics.compareExchange(this.i32, this.index, 0, WRITER | currentOwnerId()) === 0;
+  tryWriteLock(k: number): boolean {
+    const ok = Atomics.compareExchange(this.i32, this.at(k), 0, WRITER | currentOwnerId()) === 0;
     if (ok && this.stats !== null) this.stats.acquisitions++;
     return ok;
   }
 
-  writeLock(timeoutMs = Infinity): void {
-    if (!this.tryWriteLock()) this.acquireSlow(true, timeoutMs);
+  writeLock(k: number, timeoutMs = Infinity): void {
+    if (!this.tryWriteLock(k)) this.acquireSlow(k, true, timeoutMs);
   }
 
-  writeUnlock(): void {
+  writeUnlock(k: number): void {
+    const i = this.at(k);
     const me = WRITER | currentOwnerId();
-    const c = Atomics.compareExchange(this.i32, this.index, me, 0);
+    const c = Atomics.compareExchange(this.i32, i, me, 0);
     if (c === me) return;
     if (c === (me | WAITERS)) {
-      Atomics.store(this.i32, this.index, 0);
-      Atomics.notify(this.i32, this.index);
+      Atomics.store(this.i32, i, 0);
+      Atomics.notify(this.i32, i);
       return;
     }
-    if ((c & WRITER) === 0) throw new LockMisuseError(`${this.name}: writeUnlock() of a lock that is not write-held`);
-    throw new LockMisuseError(`${this.name}: writeUnlock() by owner ${currentOwnerId()}, but owner ${c & LOW} holds it`);
+    if ((c & WRITER) === 0) throw new LockMisuseError(`${this.label(k)}: writeUnlock() of a lock that is not write-held`);
+    throw new LockMisuseError(`${this.label(k)}: writeUnlock() by owner ${currentOwnerId()}, but owner ${c & LOW} holds it`);
   }
 
   /** Writer's owner id (0 when not write-held). Diagnostic snapshot. */
-  writer(): number {
-    const v = Atomics.load(this.i32, this.index);
+  writer(k: number): number {
+    const v = Atomics.load(this.i32, this.at(k));
     return (v & WRITER) !== 0 ? v & LOW : 0;
   }
 
   /** Readers holding it now (0 when free or write-held). Diagnostic snapshot. */
-  readers(): number {
-    const v = Atomics.load(this.i32, this.index);
+  readers(k: number): number {
+    const v = Atomics.load(this.i32, this.at(k));
     return (v & WRITER) !== 0 ? 0 : v & LOW;
   }
 
-  private acquireSlow(exclusive: boolean, timeoutMs: number): void {
+  private acquireSlow(k: number, exclusive: boolean, timeoutMs: number): void {
     checkTimeout(timeoutMs);
+    const i = this.at(k);
     const deadline = deadlineFrom(timeoutMs);
     const me = currentOwnerId();
     const s = this.stats;
@@ -119,16 +137,16 @@ export class RwLock {
     let spun = 0;
     let parked = false;
     for (;;) {
-      const v = Atomics.load(this.i32, this.index);
+      const v = Atomics.load(this.i32, i);
       const writeHeld = (v & WRITER) !== 0;
       if (writeHeld && (v & LOW) === me) {
-        throw new LockMisuseError(`${this.name}: ${exclusive ? 'writeLock' : 'readLock'}() by owner ${me}, which already holds it for write`);
+        throw new LockMisuseError(`${this.label(k)}: ${exclusive ? 'writeLock' : 'readLock'}() by owner ${me}, which already holds it for write`);
       }
-      // Free for us? A thread that has parked keeps the waiter bit on, as others may still sleep.
-      const keep = parked ? (v & WAITERS) | WAITERS : v & WAITERS;
+      // A thread that has parked keeps the waiter bit on when it acquires: others may still sleep.
+      const keep = parked ? WAITERS : v & WAITERS;
       if (exclusive ? (v & ~WAITERS) === 0 : !writeHeld && (v & LOW) !== LOW) {
-        const next = exclusive ? WRITER | keep | me : v + 1 | keep;
-        if (Atomics.compareExchange(this.i32, this.index, v, next) === v) {
+        const next = exclusive ? WRITER | keep | me : (v + 1) | keep;
+        if (Atomics.compareExchange(this.i32, i, v, next) === v) {
           if (s !== null) s.acquisitions++;
           return;
         }
@@ -140,10 +158,10 @@ export class RwLock {
         cpuRelax(1 << Math.min(spun, 6));
         continue;
       }
-      if ((v & WAITERS) === 0 && Atomics.compareExchange(this.i32, this.index, v, v | WAITERS) !== v) continue;
-      if (!parkUntil(this.i32, this.index, v | WAITERS, deadline)) {
+      if ((v & WAITERS) === 0 && Atomics.compareExchange(this.i32, i, v, v | WAITERS) !== v) continue;
+      if (!parkUntil(this.i32, i, v | WAITERS, deadline)) {
         const holder = writeHeld ? `writer owner ${v & LOW}` : `${v & LOW} reader(s)`;
-        throw new LockTimeoutError(this.name, writeHeld ? v & LOW : 0, timeoutMs, holder);
+        throw new LockTimeoutError(this.label(k), writeHeld ? v & LOW : 0, timeoutMs, holder);
       }
       if (s !== null) s.parks++;
       parked = true;
@@ -151,11 +169,38 @@ export class RwLock {
   }
 
   /** Frees a write lock still held by an owner known to be dead; wakes all waiters. */
-  forceWriteUnlock(deadOwner: number): boolean {
-    const v = Atomics.load(this.i32, this.index);
+  forceWriteUnlock(k: number, deadOwner: number): boolean {
+    const i = this.at(k);
+    const v = Atomics.load(this.i32, i);
     if ((v & WRITER) === 0 || (v & LOW) !== deadOwner) return false;
-    if (Atomics.compareExchange(this.i32, this.index, v, 0) !== v) return false;
-    Atomics.notify(this.i32, this.index);
+    if (Atomics.compareExchange(this.i32, i, v, 0) !== v) return false;
+    Atomics.notify(this.i32, i);
     return true;
   }
+}
+
+/** A single shared/exclusive lock word. */
+export class RwLock {
+  static readonly WORDS = 1;
+  private readonly locks: RwLockArray;
+
+  constructor(i32: Int32Array, index: number, options: RwLockOptions = {}) {
+    this.locks = new RwLockArray(i32, index, 1, 1, { ...options, name: options.name ?? `RwLock@${index}` });
+  }
+
+  static init(i32: Int32Array, index: number): void {
+    checkSharedWords('RwLock', i32, index, 1);
+    Atomics.store(i32, index, 0);
+  }
+
+  get name(): string { return this.locks.name; }
+  tryReadLock(): boolean { return this.locks.tryReadLock(0); }
+  readLock(timeoutMs = Infinity): void { this.locks.readLock(0, timeoutMs); }
+  readUnlock(): void { this.locks.readUnlock(0); }
+  tryWriteLock(): boolean { return this.locks.tryWriteLock(0); }
+  writeLock(timeoutMs = Infinity): void { this.locks.writeLock(0, timeoutMs); }
+  writeUnlock(): void { this.locks.writeUnlock(0); }
+  writer(): number { return this.locks.writer(0); }
+  readers(): number { return this.locks.readers(0); }
+  forceWriteUnlock(deadOwner: number): boolean { return this.locks.forceWriteUnlock(0, deadOwner); }
 }
