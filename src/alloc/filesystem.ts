@@ -291,7 +291,10 @@ export class Filesystem {
     const extent: Extent = { id, bucket: ob.bucket, gen: ob.gen, offset, sectors, dataType: ob.dataType, owner, opId: ob.opId };
     const failure = this.commitWrite(extent);
     this.ctr[this.ctrBase + C.commits]!++;
-    if (this.hook !== null) this.hook.at(RacePoint.afterCommit, ob.bucket, ob.opId, false);
+    if (this.hook !== null) {
+      this.hook.at(RacePoint.afterCommit, ob.bucket, ob.opId, false);
+      if (failure !== null) this.hook.at(RacePoint.commitFailed, ob.bucket, ob.opId, false);
+    }
     if (failure !== null) throw failure;
     return extent;
   }

@@ -31,12 +31,14 @@ export const RacePoint = {
   beforeDiscard: 10,
   /** About to free an extent (overwrite or delete). */
   beforeFree: 11,
+  /** Event: the commit just done found corruption (logged in the error log, thrown as AllocError). */
+  commitFailed: 12,
 } as const;
 
 export type RacePointName = keyof typeof RacePoint;
 export const RACE_POINT_NAMES: readonly RacePointName[] = [
   'candidateRead', 'beforeFreelistLock', 'afterPublish', 'beforeCommit', 'afterCommit', 'beforePut', 'afterPut',
-  'revalidateFailed', 'lockedRereadRefused', 'foundOpen', 'beforeDiscard', 'beforeFree',
+  'revalidateFailed', 'lockedRereadRefused', 'foundOpen', 'beforeDiscard', 'beforeFree', 'commitFailed',
 ];
 export const RACE_POINT_COUNT = RACE_POINT_NAMES.length;
 
