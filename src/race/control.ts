@@ -288,6 +288,13 @@ export class RaceControl {
 }
 
 let spinSink = 0;
+const HISTORY = 8;
+
+export interface RecentPoint {
+  point: string;
+  bucket: number;
+  opId: number;
+}
 
 /** One worker's hook: costs one Atomics.load while the policy is none. */
 export class WorkerHook implements RaceHook {
@@ -299,6 +306,9 @@ export class WorkerHook implements RaceHook {
   private readonly napWord = new Int32Array(new SharedArrayBuffer(4));
   /** Set by the controlled scheduler (scheduler.ts) when it drives this worker. */
   onSchedulePoint: ((point: number) => void) | null = null;
+  /** The last HISTORY race points passed (ring; thread-local, for failure reports). */
+  private readonly ring = new Int32Array(HISTORY * 3);
+  private ringNext = 0;
 
   constructor(rc: RaceControl, worker: number, rng: Rng) {
     this.rc = rc;
@@ -317,6 +327,10 @@ export class WorkerHook implements RaceHook {
     Atomics.store(ww, this.base + Wk.lastBucket, bucket);
     Atomics.store(ww, this.base + Wk.lastOp, opId);
     Atomics.store(ww, this.base + Wk.passes, Atomics.load(ww, this.base + Wk.passes) + 1);
+    const r = (this.ringNext++ % HISTORY) * 3;
+    this.ring[r] = point;
+    this.ring[r + 1] = bucket;
+    this.ring[r + 2] = opId;
     const passes = Atomics.load(this.rc.passes, this.passBase + point) + 1;
     Atomics.store(this.rc.passes, this.passBase + point, passes);
     if (Atomics.load(ctl, Ctl.trace) !== 0) this.record(point, bucket, opId);
@@ -330,6 +344,17 @@ export class WorkerHook implements RaceHook {
     } else if (policy === Policy.controlled && !lockHeld && this.onSchedulePoint !== null) {
       this.onSchedulePoint(point);
     }
+  }
+
+  /** This worker's last race points, oldest first (recorded while a policy is set). */
+  recent(): RecentPoint[] {
+    const out: RecentPoint[] = [];
+    const n = Math.min(this.ringNext, HISTORY);
+    for (let i = this.ringNext - n; i < this.ringNext; i++) {
+      const r = (i % HISTORY) * 3;
+      out.push({ point: racePointLabel(this.ring[r]!), bucket: this.ring[r + 1]!, opId: this.ring[r + 2]! });
+    }
+    return out;
   }
 
   /** Workload bookkeeping for reports: what the worker is doing, how many ops it has done. */

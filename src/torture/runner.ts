@@ -1,0 +1,407 @@
+/**
+ * The torture runner (main thread): builds a filesystem and a race policy, starts real workers
+ * behind a start barrier, watches shared counters while they run (stat snapshots, a stall
+ * watchdog, an optional kill), then runs fsck and gives a verdict:
+ *
+ *   SUCCESS        what was expected happened (no corruption; or corruption under expect: 'race')
+ *   FAILURE        corruption found where none was expected
+ *   STALL          no progress for stallTimeoutS: the report says where every worker was
+ *   HARNESS_ERROR  a worker crashed, a replay diverged (nondeterminism), or expect: 'race' found
+ *                  no race within the budget — the positive control failed
+ */
+import { availableParallelism } from 'node:os';
+import { StartBarrier } from '../shared/barrier.js';
+import { WorkerPool, compiledWorkerUrl, WorkerFailure } from '../shared/worker-pool.js';
+import { randomSeed, streamRng } from '../shared/prng.js';
+import { checkBool, checkInt, checkKnownKeys, checkNumber, checkOneOf, ConfigError } from '../shared/validate.js';
+import { createFilesystem, type FilesystemStats } from '../alloc/filesystem.js';
+import { ALLOCATORS, FIXES, FREELIST_LOOKUPS, type AllocatorKind, type FixKind, type FreelistLookup } from '../alloc/types.js';
+import { RacePoint, racePointLabel } from '../alloc/race-points.js';
+import type { FsckError, FsckKind } from '../alloc/fsck.js';
+import { RaceControl, type DelayPolicy, type WorkerPosition } from '../race/control.js';
+import { Scheduler, MAX_PCT_DEPTH } from '../race/scheduler.js';
+import { raceRate, type Rate } from './rates.js';
+import type { FirstViolation, WorkloadResult } from './workload.js';
+import type { TortureWorkerApi } from './worker.js';
+
+export type ScheduleKind = 'free' | 'random' | 'pct';
+export const SCHEDULES: readonly ScheduleKind[] = ['free', 'random', 'pct'];
+export type Verdict = 'SUCCESS' | 'FAILURE' | 'STALL' | 'HARNESS_ERROR';
+export const EXIT_CODES: Record<Verdict, number> = { SUCCESS: 0, FAILURE: 1, STALL: 3, HARNESS_ERROR: 3 };
+
+export interface TortureOptions {
+  workers?: number;
+  allocator?: AllocatorKind;
+  fix?: FixKind;
+  cursorFix?: boolean;
+  freelistLookup?: FreelistLookup;
+  discard?: boolean;
+  buckets?: number;
+  bucketSectors?: number;
+  openBuckets?: number;
+  /** Allocations per worker. Default 5000 unless `seconds` is given. */
+  ops?: number;
+  /** Time box (free schedule only); workers stop when it runs out. */
+  seconds?: number;
+  seed?: number;
+  /** Delays at race points (free schedule). */
+  delay?: DelayPolicy | null;
+  schedule?: ScheduleKind;
+  /** PCT bug depth d. */
+  depth?: number;
+  /** PCT k: expected scheduling steps (default: estimated from ops and workers). */
+  steps?: number;
+  /** A schedule string from an earlier controlled run: reproduce it step for step. */
+  replay?: string | null;
+  /** Terminate one seeded-random worker at a seeded-random race point. */
+  kill?: boolean;
+  /** 'race': corruption must be found (positive control); 'clean': it must not. */
+  expect?: 'race' | 'clean' | null;
+  /** Seconds between stat snapshots (0: none). */
+  statIntervalS?: number;
+  /** Seconds without progress before the run is declared stalled. */
+  stallTimeoutS?: number;
+  streams?: number;
+  maxExtentSectors?: number;
+  putProbability?: number;
+}
+
+export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | 'expect' | 'seconds' | 'steps'>> & {
+  delay: DelayPolicy | null;
+  replay: string | null;
+  expect: 'race' | 'clean' | null;
+  seconds: number | null;
+  steps: number;
+};
+
+export interface StatSnapshot {
+  elapsedS: number;
+  allocations: number;
+  perWorker: number[];
+  minWorker: number;
+  maxWorker: number;
+  unfair: boolean;
+  duplicates: number;
+  mismatches: number;
+  genMismatches: number;
+  revalidationRetries: number;
+  keylockRefusals: number;
+  skippedOpen: number;
+  skippedNotFree: number;
+  skippedNeedDiscard: number;
+  allocsPerSec: number;
+}
+
+export interface KillReport {
+  worker: number;
+  point: string;
+  pass: number;
+  /** Whether the victim reached its kill point (a short run may end first). */
+  happened: boolean;
+  /** The victim's in-flight operation at the moment it was killed: indeterminate. */
+  inFlight: WorkerPosition | null;
+}
+
+export interface TortureResult {
+  verdict: Verdict;
+  exitCode: number;
+  /** Why this verdict, in one sentence. */
+  reason: string;
+  params: TortureParams;
+  elapsedMs: number;
+  allocations: number;
+  perWorker: number[];
+  writes: number;
+  frees: number;
+  allocFailures: number;
+  errors: { duplicate_backpointer: number; data_type_mismatch: number; gen_mismatch: number; total: number };
+  racyAllocations: number;
+  raceRate: Rate;
+  allocsPerSec: number;
+  fsck: { ok: boolean; errorCount: number; byKind: Partial<Record<FsckKind, number>>; first: FsckError[]; inFlightExtents: number };
+  firstViolation: FirstViolation | null;
+  stats: FilesystemStats;
+  schedule: {
+    kind: ScheduleKind;
+    steps: number;
+    string: string | null;
+    pct: { n: number; k: number; d: number; bound: number } | null;
+    divergence: { step: number; recordedSteps: number } | null;
+  };
+  kill: KillReport | null;
+  stall: { positions: WorkerPosition[]; turn: string | null } | null;
+  workerErrors: string[];
+}
+
+export interface TortureHooks {
+  onStat?: (s: StatSnapshot) => void;
+  /** Called often with allocations done and the total planned (null when time-boxed). */
+  onProgress?: (done: number, total: number | null) => void;
+  /** Called once the workers are released. */
+  onStart?: (params: TortureParams) => void;
+}
+
+const KNOWN: (keyof TortureOptions)[] = [
+  'workers', 'allocator', 'fix', 'cursorFix', 'freelistLookup', 'discard', 'buckets', 'bucketSectors', 'openBuckets',
+  'ops', 'seconds', 'seed', 'delay', 'schedule', 'depth', 'steps', 'replay', 'kill', 'expect', 'statIntervalS',
+  'stallTimeoutS', 'streams', 'maxExtentSectors', 'putProbability',
+];
+const KILL_POINTS = [
+  RacePoint.candidateRead, RacePoint.afterPublish, RacePoint.beforeCommit, RacePoint.afterCommit,
+  RacePoint.beforePut, RacePoint.afterPut, RacePoint.beforeFree,
+];
+/** Scheduling steps one allocation takes, roughly: the PCT default for k. */
+const STEPS_PER_ALLOCATION = 12;
+
+export function defaultWorkers(): number {
+  return 2 * availableParallelism();
+}
+
+/** Validates options and fills defaults; every error names the option and its range. */
+export function normalizeTortureOptions(o: TortureOptions = {}): TortureParams {
+  checkKnownKeys('options', o, KNOWN);
+  const schedule = checkOneOf('schedule', o.schedule ?? 'free', SCHEDULES);
+  const workers = checkInt('workers', o.workers ?? defaultWorkers(), 1, 64);
+  if (o.seconds != null && o.ops != null) throw new ConfigError('seconds', 'give either ops or seconds, not both');
+  if (o.seconds != null && schedule !== 'free') {
+    throw new ConfigError('seconds', `a controlled (${schedule}) run must be bounded by ops, not time, so that it replays`);
+  }
+  const seconds = o.seconds == null ? null : checkNumber('seconds', o.seconds, 0.1, 86_400);
+  const ops = seconds !== null ? Infinity : checkInt('ops', o.ops ?? 5000, 1, 1e9);
+  const replay = o.replay ?? null;
+  if (replay !== null && schedule === 'free') throw new ConfigError('replay', 'needs a controlled schedule (random or pct): free runs are not replayable');
+  const depth = checkInt('depth', o.depth ?? 3, 1, MAX_PCT_DEPTH);
+  const buckets = checkInt('buckets', o.buckets ?? 256, 4, 1 << 20);
+  const bucketSectors = checkInt('bucketSectors', o.bucketSectors ?? 16, 1, 4096);
+  const maxExtentSectors = checkInt('maxExtentSectors', o.maxExtentSectors ?? Math.max(1, Math.min(4, bucketSectors)), 1, bucketSectors);
+  const streams = checkInt('streams', o.streams ?? 4, 1, 64);
+  const openBuckets = checkInt('openBuckets', o.openBuckets ?? Math.max(64, 4 * workers * streams + 8), 4, 1 << 16);
+  if (o.delay != null && schedule !== 'free') throw new ConfigError('delay', `delays apply to free runs; a ${schedule} run is scheduled, not delayed`);
+  const params: TortureParams = {
+    workers,
+    allocator: checkOneOf('allocator', o.allocator ?? 'early', ALLOCATORS),
+    fix: checkOneOf('fix', o.fix ?? 'none', FIXES),
+    cursorFix: checkBool('cursorFix', o.cursorFix ?? false),
+    freelistLookup: checkOneOf('freelistLookup', o.freelistLookup ?? 'locked', FREELIST_LOOKUPS),
+    discard: checkBool('discard', o.discard ?? true),
+    buckets,
+    bucketSectors,
+    openBuckets,
+    ops,
+    seconds,
+    seed: checkInt('seed', o.seed ?? randomSeed(), 0, 0xffffffff),
+    delay: o.delay ?? null,
+    schedule,
+    depth,
+    steps: checkInt('steps', o.steps ?? Math.min(2 ** 30, Math.max(1, (Number.isFinite(ops) ? ops : 1000) * workers * STEPS_PER_ALLOCATION)), 1, 2 ** 30),
+    replay,
+    kill: checkBool('kill', o.kill ?? false),
+    expect: o.expect == null ? null : checkOneOf('expect', o.expect, ['race', 'clean'] as const),
+    statIntervalS: checkNumber('statIntervalS', o.statIntervalS ?? 0, 0, 3600),
+    stallTimeoutS: checkNumber('stallTimeoutS', o.stallTimeoutS ?? 15, 0.5, 3600),
+    streams,
+    maxExtentSectors,
+    putProbability: checkNumber('putProbability', o.putProbability ?? 0.5, 0, 1),
+  };
+  return params;
+}
+
+/** Runs one torture configuration end to end. Never hangs: every wait is bounded. */
+export async function runTorture(options: TortureOptions = {}, hooks: TortureHooks = {}): Promise<TortureResult> {
+  const p = normalizeTortureOptions(options);
+  const fs = createFilesystem({
+    buckets: p.buckets,
+    bucketSectors: p.bucketSectors,
+    openBuckets: p.openBuckets,
+    allocator: p.allocator,
+    fix: p.fix,
+    cursorFix: p.cursorFix,
+    freelistLookup: p.freelistLookup,
+    discard: p.discard,
+    maxThreads: p.workers + 1,
+    lockTimeoutMs: Math.round(p.stallTimeoutS * 1000),
+  });
+  const controlled = p.schedule !== 'free';
+  const rc = RaceControl.create({ workers: p.workers, traceCapacity: 0, maxDecisions: controlled ? Math.max(1 << 16, p.steps * 4) : 0 });
+  rc.setWaitTimeout(Math.round(p.stallTimeoutS * 1000));
+  if (p.delay !== null) rc.setDelay(p.delay);
+  else rc.setPolicy('observe');
+  const sched = controlled ? new Scheduler(rc) : null;
+  const barrierWords = new Int32Array(new SharedArrayBuffer(StartBarrier.WORDS * 4));
+  const barrier = new StartBarrier(barrierWords, 0);
+  const liveTarget = Math.max(8, Math.floor((p.buckets * p.bucketSectors * 0.4) / ((p.maxExtentSectors + 1) / 2) / p.workers));
+
+  const killRng = streamRng(p.seed, 0xdead);
+  const kill = p.kill ? {
+    worker: killRng.below(p.workers),
+    point: KILL_POINTS[killRng.below(KILL_POINTS.length)]!,
+    pass: 1 + killRng.below(20),
+    signal: new Int32Array(new SharedArrayBuffer(8)),
+  } : null;
+  let killReport: KillReport | null = kill ? { worker: kill.worker, point: racePointLabel(kill.point), pass: kill.pass, happened: false, inFlight: null } : null;
+
+  const pool = await WorkerPool.start<TortureWorkerApi>({
+    url: compiledWorkerUrl(import.meta.url, './worker.js'),
+    count: p.workers,
+    workerData: () => null,
+  });
+  let settled: PromiseSettledResult<WorkloadResult>[] = [];
+  let stall: TortureResult['stall'] = null;
+  let elapsedMs = 0;
+  const statTimer: { id: NodeJS.Timeout | null } = { id: null };
+  try {
+    await pool.all((r, i) => r.setup({ fs: fs.handle, race: rc.handle, barrier: barrierWords, worker: i, seed: p.seed, controlled }), 20_000);
+    sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: p.replay } : {}) });
+    const runs = pool.allSettled((r, i) => r.run({
+      workload: {
+        worker: i, seed: p.seed, ops: p.ops, streams: p.streams, maxExtentSectors: p.maxExtentSectors, liveTarget,
+        putProbability: p.putProbability, discardEvery: 8,
+      },
+      barrierTimeoutMs: 30_000,
+      kill: kill !== null && kill.worker === i ? { point: kill.point, pass: kill.pass, signal: kill.signal } : null,
+    }), 24 * 3600 * 1000);
+    await barrier.waitForArrivals(p.workers, 30_000);
+    const t0 = performance.now();
+    barrier.release();
+    hooks.onStart?.(p);
+
+    let done = false;
+    void runs.then(() => { done = true; });
+    const total = Number.isFinite(p.ops) ? p.ops * p.workers : null;
+    const allocsOf = (): number[] => Array.from({ length: p.workers }, (_, w) => rc.positions()[w]!.ops);
+    let lastSignature = -1;
+    let lastProgressAt = performance.now();
+    let nextStat = p.statIntervalS > 0 ? t0 + p.statIntervalS * 1000 : Infinity;
+    const stopAt = p.seconds !== null ? t0 + p.seconds * 1000 : Infinity;
+    while (!done) {
+      await new Promise((r) => { statTimer.id = setTimeout(r, 50); });
+      const now = performance.now();
+      if (kill !== null && killReport !== null && !killReport.happened && Atomics.load(kill.signal, 0) === 1) {
+        killReport = { ...killReport, happened: true, inFlight: rc.positions()[kill.worker]! };
+        await pool.kill(kill.worker);
+        sched?.markDead(kill.worker);
+      }
+      sched?.repair();
+      if (now >= stopAt) barrier.requestStop();
+      const per = allocsOf();
+      const sum = per.reduce((a, b) => a + b, 0);
+      hooks.onProgress?.(sum, total);
+      const signature = rc.positions().reduce((a, w) => a + w.passes + w.ops, 0);
+      if (signature !== lastSignature) {
+        lastSignature = signature;
+        lastProgressAt = now;
+      } else if (now - lastProgressAt > p.stallTimeoutS * 1000) {
+        stall = { positions: rc.positions(), turn: sched?.describeTurn() ?? null };
+        barrier.requestStop();
+        await pool.terminate();
+        break;
+      }
+      if (now >= nextStat) {
+        nextStat += p.statIntervalS * 1000;
+        hooks.onStat?.(snapshot(fs.stats(), per, (now - t0) / 1000));
+      }
+    }
+    settled = await runs;
+    elapsedMs = performance.now() - t0;
+  } finally {
+    if (statTimer.id !== null) clearTimeout(statTimer.id);
+    barrier.abort();
+    await pool.terminate();
+  }
+
+  const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const workerErrors = settled.flatMap((s, i) => {
+    if (s.status === 'fulfilled') return [];
+    if (killReport?.happened && i === killReport.worker && s.reason instanceof WorkerFailure) return [];
+    return [`worker ${i}: ${(s.reason as Error)?.message ?? String(s.reason)}`];
+  });
+  const stats = fs.stats();
+  const report = fs.fsck({ maxErrors: 20 });
+  const perWorker = Array.from({ length: p.workers }, (_, w) => rc.positions()[w]!.ops);
+  const allocations = perWorker.reduce((a, b) => a + b, 0);
+  const racyAllocations = results.reduce((a, r) => a + r.racyAllocations, 0);
+  const errors = { ...stats.errors };
+  const corrupted = errors.total > 0 || !report.ok;
+  const firstViolation = results.map((r) => r.firstViolation).filter((v) => v !== null).sort((a, b) => Math.min(a!.opId, a!.otherOpId) - Math.min(b!.opId, b!.otherOpId))[0] ?? null;
+  const divergence = sched?.divergence() ?? null;
+
+  let verdict: Verdict;
+  let reason: string;
+  if (stall !== null) {
+    verdict = 'STALL';
+    reason = `no progress for ${p.stallTimeoutS} s${stall.turn ? `; ${stall.turn}` : ''}`;
+  } else if (workerErrors.length > 0) {
+    verdict = /stall|not acquired within|waited \d+ ms/i.test(workerErrors.join(' ')) ? 'STALL' : 'HARNESS_ERROR';
+    reason = workerErrors[0]!;
+  } else if (divergence !== null) {
+    verdict = 'HARNESS_ERROR';
+    reason = `nondeterminism: the replay left the recorded schedule at step ${divergence.step} of ${divergence.recordedSteps}`;
+  } else if (p.expect === 'race') {
+    verdict = corrupted ? 'SUCCESS' : 'HARNESS_ERROR';
+    reason = corrupted ? 'expected corruption was found (positive control)' : `expected a race but found none in ${allocations} allocations: the harness cannot show the bug with these settings`;
+  } else if (corrupted) {
+    verdict = 'FAILURE';
+    reason = `${errors.total} commit error(s)${report.ok ? '' : `, fsck found ${report.errorCount} violation(s)`}`;
+  } else {
+    verdict = 'SUCCESS';
+    reason = `no corruption in ${allocations} allocations; fsck clean`;
+  }
+
+  return {
+    verdict,
+    exitCode: EXIT_CODES[verdict],
+    reason,
+    params: p,
+    elapsedMs,
+    allocations,
+    perWorker,
+    writes: results.reduce((a, r) => a + r.writes, 0),
+    frees: results.reduce((a, r) => a + r.frees, 0),
+    allocFailures: results.reduce((a, r) => a + r.allocFailures, 0),
+    errors: {
+      duplicate_backpointer: errors.duplicate_backpointer,
+      data_type_mismatch: errors.data_type_mismatch,
+      gen_mismatch: errors.gen_mismatch,
+      total: errors.total,
+    },
+    racyAllocations,
+    raceRate: raceRate(racyAllocations, allocations),
+    allocsPerSec: elapsedMs > 0 ? allocations / (elapsedMs / 1000) : 0,
+    fsck: { ok: report.ok, errorCount: report.errorCount, byKind: report.byKind, first: report.errors.slice(0, 10), inFlightExtents: report.counts.inFlightExtents },
+    firstViolation,
+    stats,
+    schedule: {
+      kind: p.schedule,
+      steps: sched?.steps() ?? 0,
+      string: sched !== null ? sched.schedule() : null,
+      pct: sched?.pct() ?? null,
+      divergence,
+    },
+    kill: killReport,
+    stall,
+    workerErrors,
+  };
+}
+
+function snapshot(s: FilesystemStats, perWorker: number[], elapsedS: number): StatSnapshot {
+  const allocations = perWorker.reduce((a, b) => a + b, 0);
+  const minWorker = Math.min(...perWorker);
+  const maxWorker = Math.max(...perWorker);
+  return {
+    elapsedS,
+    allocations,
+    perWorker,
+    minWorker,
+    maxWorker,
+    unfair: maxWorker > 0 && minWorker < maxWorker / 2,
+    duplicates: s.errors.duplicate_backpointer,
+    mismatches: s.errors.data_type_mismatch,
+    genMismatches: s.errors.gen_mismatch,
+    revalidationRetries: s.counters.revalidationRetries,
+    keylockRefusals: s.counters.keylockRefusals,
+    skippedOpen: s.counters.skippedOpen,
+    skippedNotFree: s.counters.skippedNotFree,
+    skippedNeedDiscard: s.counters.skippedNeedDiscard,
+    allocsPerSec: elapsedS > 0 ? allocations / elapsedS : 0,
+  };
+}
