@@ -5,7 +5,7 @@ export {
 } from './config.js';
 export {
   Filesystem, OpenBucket, attachFilesystem, createFilesystem,
-  type AllocRequest, type Extent, type FilesystemHandle, type FilesystemStats,
+  type AllocRequest, type AttachOptions, type Extent, type FilesystemHandle, type FilesystemStats,
 } from './filesystem.js';
 export { AllocError, StaleHandleError, type ExtentInfo } from './errors.js';
 export { FSCK_KINDS, fsck, type FsckError, type FsckKind, type FsckOptions, type FsckReport } from './fsck.js';

@@ -58,7 +58,7 @@ function killable(inner: WorkerHook, k: KillPoint): RaceHook {
 
 const api = {
   setup(req: SetupRequest): { threadSlot: number; threadId: number } {
-    fs = attachFilesystem(req.fs);
+    fs = attachFilesystem(req.fs, { placement: req.worker + 1 });
     rc = RaceControl.attach(req.race);
     hook = rc.hookFor(req.worker, req.seed);
     fs.setRaceHook(hook);
