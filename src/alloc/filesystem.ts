@@ -254,7 +254,7 @@ export class Filesystem {
       if (this.hook !== null) this.hook.at(refused, b, opId, false);
       return null;
     }
-    
+    if (this.config.cursorFix) Atomics.store(this.dev, Dev.cursor, b + 1 < this.config.buckets ? b + 1 : 0);
     ctr[base + C.allocs]!++;
     if (this.hook !== null) this.hook.at(RacePoint.afterPublish, b, opId, false);
     return new OpenBucket(this, slot, b, gen, dataType, owner, opId);
