@@ -105,7 +105,7 @@ export class Filesystem {
   private reserveHit = false;
 
   /** Use createFilesystem / attachFilesystem. */
-  constructor(region: Region, config: FilesystemConfig, threadSlot: number) {
+  constructor(region: Region, config: FilesystemConfig, threadSlot: number, placement = threadSlot) {
     this.region = region;
     this.config = config;
     this.threadSlot = threadSlot;
@@ -115,7 +115,7 @@ export class Filesystem {
     this.freeSpace = new BitmapIndex(region.i32('freeSpace'), config.buckets);
     this.needDiscard = new BitmapIndex(region.i32('needDiscard'), config.buckets);
     this.open = new OpenBuckets(region.i32('slots'), region.i32('hash'), this.dev, config.openBuckets);
-    this.extents = new ExtentTable(region.i32('extents'), config.extents, Math.floor((threadSlot * config.extents) / config.maxThreads));
+    this.extents = new ExtentTable(region.i32('extents'), config.extents, Math.floor(((placement % config.maxThreads) * config.extents) / config.maxThreads));
     this.errorLog = new ErrorLog(region.i32('errors'), this.dev, config.errorLogSize);
     this.counters = new CounterBlocks(region.i32('counters'), ALLOC_COUNTERS, config.maxThreads);
     this.ctr = this.counters.raw;
@@ -579,13 +579,24 @@ export function createFilesystem(options: FilesystemOptions = {}): Filesystem {
   return new Filesystem(region, config, claimThreadSlot(dev, config.maxThreads));
 }
 
+export interface AttachOptions {
+  /**
+   * Where this thread starts looking for free extent slots (0 ≤ placement < maxThreads). Threads
+   * attach in no particular order, so a run that must replay exactly (a controlled schedule) passes
+   * its worker index to make extent ids independent of attach order. Default: the thread slot.
+   */
+  placement?: number;
+}
+
 /** A Filesystem over the same shared state, in this thread. Validates the handle first. */
-export function attachFilesystem(handle: unknown): Filesystem {
+export function attachFilesystem(handle: unknown, options: AttachOptions = {}): Filesystem {
   if (typeof handle !== 'object' || handle === null || (handle as { kind?: unknown }).kind !== FILESYSTEM_KIND) {
     throw new ConfigError('handle', 'must be a filesystem handle (fs.handle), got something else');
   }
   const h = handle as FilesystemHandle;
   const config = normalizeConfig(h.config);
   const region = attachRegion(h.region, { kind: FILESYSTEM_KIND, version: FILESYSTEM_VERSION, spec: filesystemSpec(config) });
-  return new Filesystem(region, config, claimThreadSlot(region.i32('device'), config.maxThreads));
+  const placement = options.placement === undefined ? undefined : checkInt('placement', options.placement, 0, config.maxThreads - 1);
+  const slot = claimThreadSlot(region.i32('device'), config.maxThreads);
+  return new Filesystem(region, config, slot, placement ?? slot);
 }
