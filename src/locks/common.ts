@@ -3,6 +3,7 @@
  * bounded spin/park primitives. Nothing here knows about buckets.
  */
 import { threadId } from 'node:worker_threads';
+import { ConfigError } from '../shared/validate.js';
 
 /**
  * Owner ids are small positive integers stored in lock words (0 means "nobody"). By default a
@@ -19,7 +20,7 @@ export function currentOwnerId(): number {
 /** Override this thread's owner id (e.g. to use a torture worker's index). */
 export function setOwnerId(id: number): void {
   if (!Number.isInteger(id) || id < 1 || id > MAX_OWNER_ID) {
-    throw new RangeError(`owner id: must be an integer in [1, ${MAX_OWNER_ID}], got ${String(id)}`);
+    throw new ConfigError('owner id', `must be an integer in [1, ${MAX_OWNER_ID}], got ${String(id)}`);
   }
   ownerId = id;
 }
@@ -107,7 +108,7 @@ export function deadlineFrom(timeoutMs: number): number {
 /** Validates a timeout argument once, outside the hot path. */
 export function checkTimeout(timeoutMs: number): void {
   if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new RangeError(`timeoutMs: must be a number ≥ 0 or Infinity, got ${String(timeoutMs)}`);
+    throw new ConfigError('timeoutMs', `must be a number in [0, Infinity], got ${String(timeoutMs)}`);
   }
 }
 

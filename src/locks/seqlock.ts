@@ -23,7 +23,7 @@
  * does: after a few failed optimistic passes it takes the writer lock and reads under it.
  */
 import { checkSharedWords } from '../shared/validate.js';
-import { LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, deadlineFrom } from './common.js';
+import { LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom } from './common.js';
 import { SpinLock } from './spinlock.js';
 
 const READ_SPINS = 64;
@@ -141,16 +141,45 @@ export class SeqLock {
 
   writeLock(timeoutMs = Infinity): void {
     this.writer.lock(timeoutMs);
-    this.seq.writeBegin();
+    try {
+      this.seq.writeBegin();
+    } catch (e) {
+      // Someone bumped the sequence without the lock; do not keep the lock on the way out.
+      this.writer.unlock();
+      throw e;
+    }
   }
 
   writeUnlock(): void {
+    // Ownership first: writeEnd by a thread that does not hold the writer lock would make the
+    // sequence even in the middle of the real writer's update, and readers would accept a torn
+    // snapshot. The owner check is one Atomics.load.
+    const me = currentOwnerId();
+    const holder = this.writer.owner();
+    if (holder !== me) {
+      throw new LockMisuseError(holder === 0
+        ? `${this.writer.name}: writeUnlock() by owner ${me}, but the lock is not held`
+        : `${this.writer.name}: writeUnlock() by owner ${me}, but it is held by owner ${holder}`);
+    }
     this.seq.writeEnd();
     this.writer.unlock();
   }
 
+  /** Like SeqCount.readBegin; on timeout the error names the writer that holds the writer lock. */
   readBegin(timeoutMs = Infinity): number {
-    return this.seq.readBegin(timeoutMs);
+    const s = Atomics.load(this.seq.i32, this.seq.index);
+    if ((s & 1) === 0) return s;
+    return this.readBeginSlow(timeoutMs);
+  }
+
+  private readBeginSlow(timeoutMs: number): number {
+    try {
+      return this.seq.readBegin(timeoutMs);
+    } catch (e) {
+      const owner = this.writer.owner();
+      if (!(e instanceof LockTimeoutError) || owner === 0) throw e;
+      throw new LockTimeoutError(`${this.seq.name} read`, owner, e.waitedMs, `writer owner ${owner}, whose write has not finished (odd sequence)`);
+    }
   }
 
   readRetry(seq: number): boolean {

@@ -71,7 +71,7 @@ export function checkSharedWords(param: string, i32: unknown, index: unknown, wo
     throw new ConfigError(param, 'is backed by a non-shared ArrayBuffer; Atomics.wait and cross-thread visibility need a SharedArrayBuffer');
   }
   if (typeof index !== 'number' || !Number.isInteger(index)) {
-    throw new ConfigError(`${param} index`, `is misaligned: must be a whole word index, got ${show(index)}`);
+    throw new ConfigError(`${param} index`, `is misaligned: must be a whole word index in [0, ${i32.length - words}], got ${show(index)}`);
   }
   if (index < 0 || index + words > i32.length) {
     throw new ConfigError(`${param} index`, `must be in [0, ${i32.length - words}] (the structure needs ${words} word${words === 1 ? '' : 's'} of ${i32.length}), got ${index}`);
