@@ -1,0 +1,71 @@
+/**
+ * The locks a torture run can put around its critical section, behind one small interface, plus
+ * BustedLock: a lock that does nothing (the kernel's locktorture calls it lock_busted). Running the
+ * harness with it is the negative control: if the harness cannot see the busted lock lose updates,
+ * a clean run of a real lock proves nothing.
+ *
+ * Lock words used at `index` of the lock section:
+ *
+ *   spin, mutex   1 word   owner word (see ../locks/owner-word.ts)
+ *   rwlock        1 word   RwLock word, taken for write (see ../locks/rwlock.ts)
+ *   seqlock       2 words  [index] sequence, [index+1] writer SpinLock; taken with writeLock
+ *   busted        1 word   never touched
+ */
+import { checkSharedWords } from '../shared/validate.js';
+import { type LockStats, Mutex, RwLock, SeqLock, SpinLock } from '../locks/index.js';
+
+export const LOCK_KINDS = ['spin', 'mutex', 'seqlock', 'rwlock', 'busted'] as const;
+export type LockKind = (typeof LOCK_KINDS)[number];
+/** The kinds that actually exclude; everything except the negative control. */
+export const REAL_LOCK_KINDS = ['spin', 'mutex', 'seqlock', 'rwlock'] as const satisfies readonly LockKind[];
+
+/** The exclusive side of each lock kind, as the torture loop uses it. */
+export interface TortureLock {
+  lock(timeoutMs?: number): void;
+  unlock(): void;
+  /** Owner id recorded in the lock word (0 when free or unknown). */
+  owner(): number;
+}
+
+/** Words the lock of `kind` occupies. */
+export function lockWords(kind: LockKind): number {
+  return kind === 'seqlock' ? SeqLock.WORDS : 1;
+}
+
+/** Does nothing: the negative control. */
+export class BustedLock implements TortureLock {
+  constructor(i32: Int32Array, index: number) {
+    checkSharedWords('BustedLock', i32, index, 1);
+  }
+  lock(): void {}
+  unlock(): void {}
+  owner(): number { return 0; }
+}
+
+/** Adapts the write side of a SeqLock (writer lock + sequence bump) to TortureLock. */
+class SeqWriterLock implements TortureLock {
+  private readonly seq: SeqLock;
+  constructor(seq: SeqLock) { this.seq = seq; }
+  lock(timeoutMs = Infinity): void { this.seq.writeLock(timeoutMs); }
+  unlock(): void { this.seq.writeUnlock(); }
+  owner(): number { return this.seq.writer.owner(); }
+}
+
+class RwWriteLock implements TortureLock {
+  private readonly rw: RwLock;
+  constructor(rw: RwLock) { this.rw = rw; }
+  lock(timeoutMs = Infinity): void { this.rw.writeLock(timeoutMs); }
+  unlock(): void { this.rw.writeUnlock(); }
+  owner(): number { return this.rw.writer(); }
+}
+
+export function makeTortureLock(kind: LockKind, i32: Int32Array, index: number, stats?: LockStats): TortureLock {
+  const options = stats ? { stats } : {};
+  switch (kind) {
+    case 'spin': return new SpinLock(i32, index, options);
+    case 'mutex': return new Mutex(i32, index, options);
+    case 'seqlock': return new SeqWriterLock(new SeqLock(i32, index, options));
+    case 'rwlock': return new RwWriteLock(new RwLock(i32, index, options));
+    case 'busted': return new BustedLock(i32, index);
+  }
+}

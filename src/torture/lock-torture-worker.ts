@@ -1,0 +1,279 @@
+/**
+ * Lock torture worker entry (runs from dist/). Attaches the run's region from workerData and serves
+ * one call per phase over Comlink; the hot loops themselves never do RPC, they only touch shared
+ * memory. Each call waits at the run's StartBarrier first, so every worker's loop starts together.
+ *
+ * Progress goes into this worker's own padded block (plain writes, one writer), so the runner's
+ * watchdog can say where each worker was if the run stalls.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { attachRegion } from '../shared/region.js';
+import { StartBarrier } from '../shared/barrier.js';
+import { CounterBlocks } from '../shared/counters.js';
+import { exposeToParent } from '../shared/worker-pool.js';
+import { LockStats, LockTimeoutError, SeqLock, cpuRelax, currentOwnerId } from '../locks/index.js';
+import { type LockKind, makeTortureLock } from './lock-kinds.js';
+import {
+  BARRIER_AT, CANARY, LOCK_TORTURE_KIND, LOCK_TORTURE_VERSION, PROGRESS_NAMES, Phase, READERS_DONE, RECORD_AT, SEQ_STRIDE,
+  type TortureWorkerData, epochMs, lockTortureSpec, seqRecordWord, seqSnapshotConsistent,
+} from './lock-torture-layout.js';
+
+const data = workerData as TortureWorkerData;
+const region = attachRegion(data.handle, {
+  kind: LOCK_TORTURE_KIND,
+  version: LOCK_TORTURE_VERSION,
+  spec: lockTortureSpec(data.workers, data.recordWords),
+});
+const control = region.i32('control');
+const lockWords = region.i32('lock');
+const words = region.i32('data');
+const progress = new CounterBlocks(region.i32('progress'), PROGRESS_NAMES, data.workers);
+const mine = progress.base(data.index);
+const P = progress.raw;
+const PHASE = mine + progress.offsetOf('phase');
+const PROGRESS = mine + progress.offsetOf('progress');
+const TRIPS = mine + progress.offsetOf('canaryTrips');
+const BROKEN = mine + progress.offsetOf('broken');
+const barrier = new StartBarrier(control, BARRIER_AT);
+P[PHASE] = Phase.attached;
+
+/** The watchdog may read the phase at any moment; a store (not a plain write) publishes it at once. */
+function setPhase(phase: number): void {
+  Atomics.store(P, PHASE, phase);
+}
+
+function waitForGo(timeoutMs: number): void {
+  setPhase(Phase.atBarrier);
+  barrier.arriveAndWait(timeoutMs);
+  setPhase(Phase.running);
+}
+
+export interface ExclusionResult {
+  canaryTrips: number;
+  startedAt: number;
+  endedAt: number;
+  stats: Record<string, number>;
+}
+
+export interface SeqWriterResult {
+  writes: number;
+  startedAt: number;
+  endedAt: number;
+  stats: Record<string, number>;
+}
+
+export type SeqReaderMode = 'honour' | 'ignore' | 'read-fn';
+
+export interface SeqReaderResult {
+  mode: SeqReaderMode;
+  /** Snapshots taken as valid (for 'ignore': every snapshot). */
+  accepted: number;
+  /** Passes started, including those thrown away by readRetry. */
+  attempts: number;
+  /** Snapshots that broke the invariant and were accepted anyway (honouring readers: must be 0). */
+  brokenAccepted: number;
+  /** 'ignore' only: broken snapshots among those it read. */
+  brokenSeen: number;
+  stats: Record<string, number>;
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface LockAttempt {
+  acquired: boolean;
+  errorName: string | null;
+  message: string | null;
+  /** Owner id the error named (0 if none). */
+  owner: number;
+  elapsedMs: number;
+  /** Owner id in the lock word, read after the failure. */
+  ownerInWord: number;
+}
+
+const api = {
+  ownerId(): number {
+    return currentOwnerId();
+  },
+
+  /**
+   * The mutual-exclusion torture loop. The record is read in full with plain reads into a private
+   * scratch copy and written back afterwards, so that without exclusion the window between read and
+   * write is as wide as the record: a busted lock loses updates quickly.
+   */
+  exclusion(kind: LockKind, iterations: number, barrierTimeoutMs: number): ExclusionResult {
+    const stats = new LockStats();
+    const lock = makeTortureLock(kind, lockWords, 0, stats);
+    const n = data.recordWords;
+    const scratch = new Int32Array(n);
+    const me = currentOwnerId();
+    let trips = 0;
+    waitForGo(barrierTimeoutMs);
+    const startedAt = epochMs();
+    for (let i = 0; i < iterations; i++) {
+      lock.lock();
+      if (words[CANARY] !== 0) trips++;
+      words[CANARY] = me;
+      for (let k = 0; k < n; k++) scratch[k] = words[RECORD_AT + k]!;
+      for (let k = 0; k < n; k++) words[RECORD_AT + k] = (scratch[k]! + 1) | 0;
+      words[CANARY] = 0;
+      lock.unlock();
+      if ((i & 1023) === 0) P[PROGRESS] = i;
+    }
+    const endedAt = epochMs();
+    P[PROGRESS] = iterations;
+    P[TRIPS] = trips;
+    setPhase(Phase.done);
+    return { canaryTrips: trips, startedAt, endedAt, stats: stats.toJSON() };
+  },
+
+  /**
+   * The single seqlock writer: rewrites the record under writeLock with Atomics.store until every
+   * reader has finished (or the deadline passes), pausing `pause` relax iterations between writes so
+   * that readers also find the sequence even.
+   */
+  seqWriter(readers: number, pause: number, deadlineMs: number, barrierTimeoutMs: number): SeqWriterResult {
+    const stats = new LockStats();
+    const seq = new SeqLock(lockWords, 0, { stats });
+    const n = data.recordWords;
+    waitForGo(barrierTimeoutMs);
+    const startedAt = epochMs();
+    const deadline = performance.now() + deadlineMs;
+    let v = 0;
+    let writes = 0;
+    for (;;) {
+      if ((writes & 255) === 0) {
+        P[PROGRESS] = writes;
+        if (Atomics.load(control, READERS_DONE) >= readers || performance.now() > deadline) break;
+      }
+      seq.writeLock();
+      v = (v + 1) | 0;
+      for (let k = 0; k < n; k++) Atomics.store(words, RECORD_AT + k * SEQ_STRIDE, seqRecordWord(v, k));
+      seq.writeUnlock();
+      writes++;
+      cpuRelax(pause);
+    }
+    const endedAt = epochMs();
+    P[PROGRESS] = writes;
+    setPhase(Phase.done);
+    return { writes, startedAt, endedAt, stats: stats.toJSON() };
+  },
+
+  /**
+   * A seqlock reader: `reads` accepted snapshots, each checked against the invariant. 'honour' uses
+   * readBegin/readRetry; 'read-fn' uses SeqLock.read(fn); 'ignore' is the negative control — the same
+   * loop with the readRetry check left out, counting the broken snapshots it therefore takes.
+   */
+  seqReader(mode: SeqReaderMode, reads: number, pause: number, readTimeoutMs: number, barrierTimeoutMs: number): SeqReaderResult {
+    const stats = new LockStats();
+    const seq = new SeqLock(lockWords, 0, { stats });
+    const n = data.recordWords;
+    const snap = new Int32Array(n);
+    // Reads the record in word order, idling `pause` after each word: a reader that does a little
+    // work per word keeps its snapshot open long enough for a write to land inside it.
+    const load = (): void => {
+      for (let k = 0; k < n; k++) {
+        snap[k] = Atomics.load(words, RECORD_AT + k * SEQ_STRIDE);
+        cpuRelax(pause);
+      }
+    };
+    const take = (): boolean => {
+      load();
+      return seqSnapshotConsistent(snap);
+    };
+    let accepted = 0;
+    let attempts = 0;
+    let brokenAccepted = 0;
+    let brokenSeen = 0;
+    waitForGo(barrierTimeoutMs);
+    const startedAt = epochMs();
+    try {
+      if (mode === 'honour') {
+        while (accepted < reads) {
+          if ((attempts & 1023) === 0) P[PROGRESS] = accepted;
+          attempts++;
+          const s = seq.readBegin(readTimeoutMs);
+          load();
+          if (seq.readRetry(s)) continue;
+          accepted++;
+          if (!seqSnapshotConsistent(snap)) brokenAccepted++;
+        }
+      } else if (mode === 'read-fn') {
+        const options = { timeoutMs: readTimeoutMs };
+        while (accepted < reads) {
+          if ((accepted & 1023) === 0) P[PROGRESS] = accepted;
+          attempts++;
+          if (!seq.read(take, options)) brokenAccepted++;
+          accepted++;
+        }
+      } else {
+        while (accepted < reads) {
+          if ((accepted & 1023) === 0) P[PROGRESS] = accepted;
+          attempts++;
+          seq.readBegin(readTimeoutMs);
+          load();
+          accepted++;
+          if (!seqSnapshotConsistent(snap)) brokenSeen++;
+        }
+      }
+    } finally {
+      // Even a failed reader counts as done, so the writer never waits for it.
+      Atomics.add(control, READERS_DONE, 1);
+    }
+    const endedAt = epochMs();
+    P[PROGRESS] = accepted;
+    P[BROKEN] = brokenAccepted + brokenSeen;
+    setPhase(Phase.done);
+    return { mode, accepted, attempts, brokenAccepted, brokenSeen, stats: stats.toJSON(), startedAt, endedAt };
+  },
+
+  /**
+   * Dead-owner holder: takes the lock and publishes that it holds it. With `exit` it then ends its
+   * own thread still holding it (process.exit in a worker ends only the worker); otherwise it returns
+   * and the runner terminates it.
+   */
+  holdAndDie(kind: LockKind, exit: boolean): number {
+    const lock = makeTortureLock(kind, lockWords, 0);
+    lock.lock(1000);
+    setPhase(Phase.holding);
+    Atomics.notify(P, PHASE);
+    if (exit) process.exit(0);
+    return currentOwnerId();
+  },
+
+  /** Dead-owner waiter: one bounded lock attempt, reporting how it failed. */
+  lockWithTimeout(kind: LockKind, timeoutMs: number): LockAttempt {
+    const lock = makeTortureLock(kind, lockWords, 0);
+    setPhase(Phase.running);
+    const t0 = performance.now();
+    try {
+      lock.lock(timeoutMs);
+      lock.unlock();
+      setPhase(Phase.done);
+      return { acquired: true, errorName: null, message: null, owner: 0, elapsedMs: performance.now() - t0, ownerInWord: 0 };
+    } catch (e) {
+      const elapsedMs = performance.now() - t0;
+      setPhase(Phase.done);
+      const err = e as Error;
+      const owner = e instanceof LockTimeoutError ? e.owner : 0;
+      return { acquired: false, errorName: err.name, message: err.message, owner, elapsedMs, ownerInWord: lock.owner() };
+    }
+  },
+
+  /** Dead-owner seqlock reader: a bounded readBegin while the dead writer left the sequence odd. */
+  seqReadWithTimeout(timeoutMs: number): LockAttempt {
+    const seq = new SeqLock(lockWords, 0);
+    const t0 = performance.now();
+    try {
+      seq.readBegin(timeoutMs);
+      return { acquired: true, errorName: null, message: null, owner: 0, elapsedMs: performance.now() - t0, ownerInWord: 0 };
+    } catch (e) {
+      const err = e as Error;
+      const owner = e instanceof LockTimeoutError ? e.owner : 0;
+      return { acquired: false, errorName: err.name, message: err.message, owner, elapsedMs: performance.now() - t0, ownerInWord: seq.writer.owner() };
+    }
+  },
+};
+
+export type LockTortureApi = typeof api;
+
+exposeToParent(api, parentPort);

@@ -1,0 +1,442 @@
+/**
+ * Lock torture runner (main thread), modelled on the kernel's locktorture: N real workers hammer one
+ * lock around a critical section that a lost exclusion visibly breaks, and the same harness run with
+ * the busted (no-op) lock must break it — that negative control is what makes a clean run mean
+ * something.
+ *
+ *   runLockTorture          mutual exclusion: a canary word and a multi-word record updated with
+ *                           plain reads and writes; the record must end at exactly workers × iterations
+ *   runSeqlockConsistency   one writer keeps a multi-word record under an invariant; readers count the
+ *                           broken snapshots they accepted (honouring readers: none) or saw (readers
+ *                           that ignore readRetry: many)
+ *   runDeadOwner            a worker dies holding the lock; the others' bounded lock() must fail fast
+ *                           with a LockTimeoutError that names the dead owner
+ *
+ * Every run starts its workers behind a StartBarrier, is watched by a watchdog that terminates the
+ * workers and reports each one's phase and progress on a stall, and terminates every worker in a
+ * finally. The memory layout is in lock-torture-layout.ts.
+ */
+import { createRegion, type Region } from '../shared/region.js';
+import { StartBarrier } from '../shared/barrier.js';
+import { CounterBlocks } from '../shared/counters.js';
+import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
+import { ConfigError, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
+import { ownerIdOfThread } from '../locks/common.js';
+import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, lockWords, makeTortureLock } from './lock-kinds.js';
+import {
+  BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, type ProgressName, seqRecordWord, type TortureWorkerData, lockTortureSpec,
+} from './lock-torture-layout.js';
+import type { LockAttempt, LockTortureApi, SeqReaderMode, SeqReaderResult, SeqWriterResult } from './lock-torture-worker.js';
+
+export { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind } from './lock-kinds.js';
+export type { LockAttempt, SeqReaderMode, SeqReaderResult } from './lock-torture-worker.js';
+
+const MAX_WORKERS = 64;
+const MAX_COUNT = 2 ** 31 - 1;
+
+/** Where one worker was when the watchdog looked. */
+export interface WorkerProgress {
+  worker: number;
+  threadId: number;
+  ownerId: number;
+  phase: string;
+  phaseCode: number;
+  progress: number;
+  alive: boolean;
+}
+
+/** The watchdog fired: the run stalled or overran. Carries each worker's last reported progress. */
+export class TortureStallError extends Error {
+  readonly progress: WorkerProgress[];
+  readonly lockOwner: number;
+  constructor(what: string, reason: string, progress: WorkerProgress[], lockOwner: number) {
+    const lines = progress.map((p) => `  worker ${p.worker} (owner id ${p.ownerId}): ${p.phase}, progress ${p.progress}${p.alive ? '' : ', exited'}`);
+    const by = lockOwner > 0 ? `owner id ${lockOwner}` : 'nobody';
+    super(`${what}: ${reason}; lock word names ${by}; workers were:\n${lines.join('\n')}`);
+    this.name = 'TortureStallError';
+    this.progress = progress;
+    this.lockOwner = lockOwner;
+  }
+}
+
+interface Common {
+  /** Watchdog: the whole run (after start-up) must finish within this. */
+  timeoutMs?: number;
+  /** Watchdog: a run in which no worker reports progress for this long has stalled. */
+  stallMs?: number;
+  /** Worker entry override (defaults to the compiled lock-torture-worker.js). */
+  workerUrl?: URL;
+}
+
+const COMMON_KEYS = ['timeoutMs', 'stallMs', 'workerUrl'];
+
+function workerUrl(options: Common): URL {
+  return options.workerUrl ?? compiledWorkerUrl(import.meta.url, './lock-torture-worker.js');
+}
+
+/** One run's region, pool and watchdog plumbing. */
+class Harness {
+  readonly region: Region;
+  readonly barrier: StartBarrier;
+  readonly progress: CounterBlocks<ProgressName>;
+  readonly pool: WorkerPool<LockTortureApi>;
+  readonly threadIds: number[];
+  readonly what: string;
+
+  private constructor(what: string, region: Region, pool: WorkerPool<LockTortureApi>, workers: number) {
+    this.what = what;
+    this.region = region;
+    this.pool = pool;
+    this.barrier = new StartBarrier(region.i32('control'), BARRIER_AT);
+    this.progress = new CounterBlocks(region.i32('progress'), PROGRESS_NAMES, workers);
+    // A worker's threadId reads -1 once it has exited; capture them now to name dead owners later.
+    this.threadIds = Array.from({ length: workers }, (_, i) => pool.threadId(i));
+  }
+
+  static async start(what: string, workers: number, recordWords: number, options: Common): Promise<Harness> {
+    const region = createRegion(lockTortureSpec(workers, recordWords));
+    const pool = await WorkerPool.start<LockTortureApi>({
+      url: workerUrl(options),
+      count: workers,
+      workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index }),
+    });
+    return new Harness(what, region, pool, workers);
+  }
+
+  /** Worker index whose owner id is `owner`, or -1. */
+  workerOfOwner(owner: number): number {
+    return this.threadIds.findIndex((t) => ownerIdOfThread(t) === owner);
+  }
+
+  snapshot(): WorkerProgress[] {
+    return this.threadIds.map((threadId, worker) => {
+      const c = this.progress.read(worker);
+      return {
+        worker,
+        threadId,
+        ownerId: ownerIdOfThread(threadId),
+        phase: PHASE_NAMES[c.phase] ?? `phase ${c.phase}`,
+        phaseCode: c.phase,
+        progress: c.progress,
+        alive: this.pool.isAlive(worker),
+      };
+    });
+  }
+
+  lockOwnerWord(): number {
+    return Atomics.load(this.region.i32('lock'), 0) >>> 1;
+  }
+
+  /**
+   * Runs `calls` (one per participating worker, each of which waits at the barrier), releases the
+   * barrier once `participants` have arrived, and waits for all calls under the watchdog.
+   */
+  async run<R>(participants: number, calls: (pool: WorkerPool<LockTortureApi>) => Promise<R>[], options: Required<Pick<Common, 'timeoutMs' | 'stallMs'>>): Promise<R[]> {
+    const work = Promise.all(calls(this.pool));
+    work.catch(() => {});
+    let released = false;
+    try {
+      // A worker that dies before arriving rejects `work`: race it so the wait fails at once.
+      await Promise.race([this.barrier.waitForArrivals(participants, 20_000), work]);
+      this.barrier.release();
+      released = true;
+      return await this.watch(work, options.timeoutMs, options.stallMs);
+    } finally {
+      if (!released) this.barrier.abort();
+    }
+  }
+
+  /** Waits for `work`; rejects with TortureStallError if it overruns or nobody progresses. */
+  async watch<R>(work: Promise<R>, timeoutMs: number, stallMs: number): Promise<R> {
+    const started = performance.now();
+    let lastSum = -1;
+    let lastChange = started;
+    let timer: NodeJS.Timeout | undefined;
+    const dog = new Promise<never>((_, reject) => {
+      const tick = (): void => {
+        const now = performance.now();
+        const snap = this.snapshot();
+        const sum = snap.reduce((n, p) => n + p.progress + p.phaseCode, 0);
+        if (sum !== lastSum) {
+          lastSum = sum;
+          lastChange = now;
+        }
+        if (now - started > timeoutMs) {
+          reject(new TortureStallError(this.what, `did not finish within ${timeoutMs} ms`, snap, this.lockOwnerWord()));
+        } else if (now - lastChange > stallMs) {
+          reject(new TortureStallError(this.what, `no worker made progress for ${Math.round(now - lastChange)} ms`, snap, this.lockOwnerWord()));
+        } else {
+          timer = setTimeout(tick, Math.min(250, stallMs / 4));
+        }
+      };
+      timer = setTimeout(tick, Math.min(250, stallMs / 4));
+    });
+    try {
+      return await Promise.race([work, dog]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<boolean> {
+    await this.pool.terminate();
+    return this.threadIds.every((_, i) => !this.pool.isAlive(i));
+  }
+}
+
+function commonDefaults(options: Common, timeoutMs: number): Required<Pick<Common, 'timeoutMs' | 'stallMs'>> {
+  return {
+    timeoutMs: checkNumber('timeoutMs', options.timeoutMs ?? timeoutMs, 100, 3_600_000),
+    stallMs: checkNumber('stallMs', options.stallMs ?? 15_000, 50, 3_600_000),
+  };
+}
+
+function checkObject(param: string, value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null) throw new ConfigError(param, 'must be an options object');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutual exclusion
+
+export interface LockTortureOptions extends Common {
+  kind: LockKind;
+  /** Workers sharing the lock, [1, 64]; default 2. More than cores is the interesting case. */
+  workers?: number;
+  /** Critical sections per worker, [1, 10^8]; default 10^6. workers × iterations must fit in int32. */
+  iterations?: number;
+  /** Words in the record, [4, 64]; default 4. */
+  recordWords?: number;
+}
+
+export interface TortureWorkerReport {
+  worker: number;
+  ownerId: number;
+  canaryTrips: number;
+  elapsedMs: number;
+  stats: Record<string, number>;
+}
+
+export interface LockTortureResult {
+  kind: LockKind;
+  workers: number;
+  iterations: number;
+  /** What every record word must read: workers × iterations. */
+  expected: number;
+  record: number[];
+  /** expected minus the lowest record word: critical sections whose update was lost. */
+  lostUpdates: number;
+  /** True when the record words disagree (an update was half lost). */
+  tornRecord: boolean;
+  /** Entries that found another thread's id in the canary: exclusion failed on the spot. */
+  canaryTrips: number;
+  /** First worker's start to last worker's end, measured by the workers themselves. */
+  elapsedMs: number;
+  opsPerSec: number;
+  perWorker: TortureWorkerReport[];
+}
+
+export async function runLockTorture(options: LockTortureOptions): Promise<LockTortureResult> {
+  checkObject('options', options);
+  checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', ...COMMON_KEYS]);
+  const kind = checkOneOf('kind', options.kind, LOCK_KINDS);
+  const workers = checkInt('workers', options.workers ?? 2, 1, MAX_WORKERS);
+  const iterations = checkInt('iterations', options.iterations ?? 1_000_000, 1, 100_000_000);
+  const recordWords = checkInt('recordWords', options.recordWords ?? 4, 4, 64);
+  if (workers * iterations > MAX_COUNT) {
+    throw new ConfigError('iterations', `workers × iterations must be at most ${MAX_COUNT} (the record is int32), got ${workers} × ${iterations}`);
+  }
+  const limits = commonDefaults(options, 120_000);
+  if (lockWords(kind) > 2) throw new Error(`lock kind ${kind} needs more lock words than the layout has`);
+
+  const h = await Harness.start(`lock torture (${kind}, ${workers} workers × ${iterations})`, workers, recordWords, options);
+  try {
+    const results = await h.run(workers, (pool) => Array.from({ length: workers }, (_, i) =>
+      pool.call(i, (r) => r.exclusion(kind, iterations, 20_000), limits.timeoutMs + 30_000)), limits);
+    const words = h.region.i32('data');
+    const record = Array.from({ length: recordWords }, (_, k) => Atomics.load(words, 1 + k));
+    const expected = workers * iterations;
+    const startedAt = Math.min(...results.map((r) => r.startedAt));
+    const endedAt = Math.max(...results.map((r) => r.endedAt));
+    const elapsedMs = endedAt - startedAt;
+    return {
+      kind,
+      workers,
+      iterations,
+      expected,
+      record,
+      lostUpdates: expected - Math.min(...record),
+      tornRecord: record.some((w) => w !== record[0]),
+      canaryTrips: results.reduce((n, r) => n + r.canaryTrips, 0),
+      elapsedMs,
+      opsPerSec: elapsedMs > 0 ? (expected / elapsedMs) * 1000 : Infinity,
+      perWorker: results.map((r, worker) => ({
+        worker,
+        ownerId: ownerIdOfThread(h.threadIds[worker]!),
+        canaryTrips: r.canaryTrips,
+        elapsedMs: r.endedAt - r.startedAt,
+        stats: r.stats,
+      })),
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seqlock consistency
+
+export const SEQ_READER_MODES = ['honour', 'ignore', 'read-fn'] as const satisfies readonly SeqReaderMode[];
+
+export interface SeqlockConsistencyOptions extends Common {
+  /** One entry per reader worker: how it reads. Default ['honour', 'honour']. */
+  readers?: SeqReaderMode[];
+  /** Accepted snapshots per reader, [1, 10^8]; default 10^6. */
+  reads?: number;
+  /** Words in the record, [4, 64]; default 8. */
+  recordWords?: number;
+  /** cpuRelax iterations the writer idles between writes, [0, 10^6]; default 32. */
+  writerPause?: number;
+  /**
+   * cpuRelax iterations a reader spends after each word it loads, [0, 10^6]; default 4. A reader that
+   * does a little work per word (as real ones do) holds its snapshot open long enough for writes to
+   * land inside it, which the negative control needs to see tears at all.
+   */
+  readerPause?: number;
+  /** A reader's bound on one readBegin / read(fn), ms; default 5000. */
+  readTimeoutMs?: number;
+}
+
+export interface SeqlockConsistencyResult {
+  writes: number;
+  elapsedMs: number;
+  readers: (SeqReaderResult & { worker: number })[];
+  /** Broken snapshots accepted by readers that honour the protocol: must be 0. */
+  brokenAccepted: number;
+  /** Broken snapshots seen by readers that ignore readRetry: the negative control, must be > 0. */
+  brokenSeenIgnoring: number;
+  writerStats: Record<string, number>;
+}
+
+export async function runSeqlockConsistency(options: SeqlockConsistencyOptions = {}): Promise<SeqlockConsistencyResult> {
+  checkObject('options', options);
+  checkKnownKeys('options', options, ['readers', 'reads', 'recordWords', 'writerPause', 'readerPause', 'readTimeoutMs', ...COMMON_KEYS]);
+  const modes = options.readers ?? ['honour', 'honour'];
+  if (!Array.isArray(modes) || modes.length < 1 || modes.length > MAX_WORKERS - 1) {
+    throw new ConfigError('readers', `must be an array of 1 to ${MAX_WORKERS - 1} reader modes`);
+  }
+  modes.forEach((m, i) => checkOneOf(`readers[${i}]`, m, SEQ_READER_MODES));
+  const reads = checkInt('reads', options.reads ?? 1_000_000, 1, 100_000_000);
+  const recordWords = checkInt('recordWords', options.recordWords ?? 8, 4, 64);
+  const writerPause = checkInt('writerPause', options.writerPause ?? 32, 0, 1_000_000);
+  const readerPause = checkInt('readerPause', options.readerPause ?? 4, 0, 1_000_000);
+  const readTimeoutMs = checkNumber('readTimeoutMs', options.readTimeoutMs ?? 5000, 1, 3_600_000);
+  const limits = commonDefaults(options, 120_000);
+  const workers = 1 + modes.length;
+
+  const h = await Harness.start(`seqlock consistency (1 writer, readers ${modes.join(',')})`, workers, recordWords, options);
+  try {
+    // Version 0 must satisfy the invariant too: an all-zero record would count as broken for every
+    // reader that runs before the writer's first write.
+    const record = h.region.i32('data');
+    for (let k = 0; k < recordWords; k++) Atomics.store(record, RECORD_AT + k * SEQ_STRIDE, seqRecordWord(0, k));
+    const [writer, ...readers] = await h.run<SeqWriterResult | SeqReaderResult>(workers, (pool) => [
+      pool.call(0, (r) => r.seqWriter(modes.length, writerPause, limits.timeoutMs, 20_000), limits.timeoutMs + 30_000),
+      ...modes.map((mode, j) => pool.call(j + 1, (r) => r.seqReader(mode, reads, readerPause, readTimeoutMs, 20_000), limits.timeoutMs + 30_000)),
+    ], limits);
+    const w = writer as SeqWriterResult;
+    const rs = (readers as SeqReaderResult[]).map((r, j) => ({ ...r, worker: j + 1 }));
+    return {
+      writes: w.writes,
+      elapsedMs: w.endedAt - w.startedAt,
+      readers: rs,
+      brokenAccepted: rs.reduce((n, r) => n + r.brokenAccepted, 0),
+      brokenSeenIgnoring: rs.reduce((n, r) => n + r.brokenSeen, 0),
+      writerStats: w.stats,
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead owner
+
+export interface DeadOwnerOptions extends Common {
+  kind: Exclude<LockKind, 'busted'>;
+  /** Workers that try to take the lock after its holder died, [1, 63]; default 2. */
+  waiters?: number;
+  /** 'exit': the holder calls process.exit itself; 'terminate': the runner terminates it. */
+  death?: 'exit' | 'terminate';
+  /** Each waiter's lock(timeoutMs); default 200. */
+  lockTimeoutMs?: number;
+  /** Also try a seqlock reader (kind 'seqlock' only): readBegin must time out naming the writer. */
+  seqReader?: boolean;
+}
+
+export interface DeadOwnerWaiter extends LockAttempt {
+  worker: number;
+  /** Worker index the error's owner id maps to (-1 if none). */
+  ownerWorker: number;
+}
+
+export interface DeadOwnerResult {
+  kind: LockKind;
+  deadWorker: number;
+  deadOwnerId: number;
+  /** Lock word's owner once the holder had died. */
+  ownerAfterDeath: number;
+  waiters: DeadOwnerWaiter[];
+  /** A seqlock reader's attempt, when asked for. */
+  seqReader: DeadOwnerWaiter | null;
+  /** Every worker of the run had exited when the runner returned. */
+  allTerminated: boolean;
+}
+
+export async function runDeadOwner(options: DeadOwnerOptions): Promise<DeadOwnerResult> {
+  checkObject('options', options);
+  checkKnownKeys('options', options, ['kind', 'waiters', 'death', 'lockTimeoutMs', 'seqReader', ...COMMON_KEYS]);
+  const kind = checkOneOf('kind', options.kind, REAL_LOCK_KINDS);
+  const waiters = checkInt('waiters', options.waiters ?? 2, 1, MAX_WORKERS - 2);
+  const death = checkOneOf('death', options.death ?? 'exit', ['exit', 'terminate'] as const);
+  const lockTimeoutMs = checkNumber('lockTimeoutMs', options.lockTimeoutMs ?? 200, 0, 60_000);
+  const seqReader = options.seqReader ?? false;
+  if (seqReader && kind !== 'seqlock') throw new ConfigError('seqReader', `applies to kind "seqlock" only, got kind "${kind}"`);
+  const limits = commonDefaults(options, 30_000);
+  const workers = 1 + waiters + (seqReader ? 1 : 0);
+
+  const h = await Harness.start(`dead owner (${kind}, ${death})`, workers, 4, options);
+  let result: Omit<DeadOwnerResult, 'allTerminated'>;
+  try {
+    const deadOwnerId = ownerIdOfThread(h.threadIds[0]!);
+    const holder = h.pool.call(0, (r) => r.holdAndDie(kind, death === 'exit'), limits.timeoutMs);
+    if (death === 'exit') {
+      // The call never answers: the worker exits. Its exit is the success signal.
+      await h.watch(holder.then(
+        () => { throw new Error('dead owner: the holder returned instead of exiting'); },
+        () => undefined,
+      ), limits.timeoutMs, limits.stallMs);
+    } else {
+      await h.watch(holder, limits.timeoutMs, limits.stallMs);
+      await h.pool.kill(0);
+    }
+    if (h.pool.isAlive(0)) throw new Error('dead owner: the holder is still alive');
+    const ownerAfterDeath = makeTortureLock(kind, h.region.i32('lock'), 0).owner();
+    const attempts = await h.watch(Promise.all([
+      ...Array.from({ length: waiters }, (_, j) => h.pool.call(j + 1, (r) => r.lockWithTimeout(kind, lockTimeoutMs), limits.timeoutMs)),
+      ...(seqReader ? [h.pool.call(waiters + 1, (r) => r.seqReadWithTimeout(lockTimeoutMs), limits.timeoutMs)] : []),
+    ]), limits.timeoutMs, limits.stallMs);
+    const mapped = attempts.map((a, j) => ({ ...a, worker: j + 1, ownerWorker: h.workerOfOwner(a.owner) }));
+    result = {
+      kind,
+      deadWorker: 0,
+      deadOwnerId,
+      ownerAfterDeath,
+      waiters: mapped.slice(0, waiters),
+      seqReader: seqReader ? mapped[waiters]! : null,
+    };
+  } catch (e) {
+    await h.close();
+    throw e;
+  }
+  return { ...result, allTerminated: await h.close() };
+}
