@@ -285,8 +285,9 @@ export class Filesystem {
     }
     checkInt('owner', owner, 0, OWNER_MAX);
     const offset = S - free;
-    this.open.setField(ob.slot, Slot.sectorsFree, free - sectors);
+    // Claim the extent slot first: a full table throws here, before the open bucket gives up sectors.
     const id = this.extents.claim();
+    this.open.setField(ob.slot, Slot.sectorsFree, free - sectors);
     if (this.hook !== null) this.hook.at(RacePoint.beforeCommit, ob.bucket, ob.opId, false);
     const extent: Extent = { id, bucket: ob.bucket, gen: ob.gen, offset, sectors, dataType: ob.dataType, owner, opId: ob.opId };
     const failure = this.commitWrite(extent);
