@@ -28,7 +28,10 @@ export function raceRate(events: number, trials: number): Rate {
 
 /** "12.3 per million (95% CI 8.1–17.9)" or "< 3.0 per million (95%, rule of three)". */
 export function formatRate(r: Rate, perUnit = 1e6, unit = 'per million'): string {
-  const f = (x: number): string => (x * perUnit).toPrecision(3);
+  const f = (x: number): string => {
+    const v = x * perUnit;
+    return v >= 100 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(3)).toString();
+  };
   if (r.method === 'none') return 'n/a';
   if (r.events === 0) return `< ${f(r.high)} ${unit} (95%, rule of three)`;
   return `${f(r.rate)} ${unit} (95% CI ${f(r.low)}–${f(r.high)})`;

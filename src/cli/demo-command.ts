@@ -1,0 +1,94 @@
+/**
+ * `sab-alloc demo` (what `npm start` runs): the six configurations side by side, a table and a
+ * paragraph reading it, written also as JSON and Markdown.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { DEMO_CONFIGS, DEMO_DEFAULT_DELAY, demoMarkdown, runDemo, type DemoResult } from '../torture/demo.js';
+import { formatRate } from '../torture/rates.js';
+import { defaultWorkers } from '../torture/runner.js';
+import type { DelayPolicy } from '../race/control.js';
+import { delayArg, intArg, numberArg } from './args.js';
+import { usageError } from './torture-command.js';
+
+interface DemoFlags {
+  workers?: number;
+  seconds?: number;
+  rounds?: number;
+  seed?: number;
+  delay?: DelayPolicy | null;
+  out: string;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+
+export function demoTable(d: DemoResult): string {
+  const t = new Table({
+    style: { head: [], border: [] },
+    head: ['configuration', 'allocations', 'racy', 'dup / mismatch / gen', 'race rate (95%)', 'allocs/s (median, range)', 'vs early/none', 'ok'],
+  });
+  for (const r of d.rows) {
+    t.push([
+      `${r.name}\n${r.what}`,
+      fmt(r.allocations),
+      r.racyAllocations > 0 ? `${fmt(r.racyAllocations)} !!!` : '0',
+      `${fmt(r.errors.duplicate_backpointer)} / ${fmt(r.errors.data_type_mismatch)} / ${fmt(r.errors.gen_mismatch)}`,
+      formatRate(r.rate).replace(' (95% CI ', '\n(').replace(' (95%, rule of three)', '\n(rule of three)'),
+      `${fmt(r.throughput.median)}\n(${fmt(r.throughput.min)}–${fmt(r.throughput.max)})`,
+      `${pct(r.relative.median)}\n(${pct(r.relative.min)}–${pct(r.relative.max)})`,
+      r.asExpected ? 'yes' : 'NO',
+    ]);
+  }
+  return t.toString();
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('the race demonstration: six configurations side by side, race rates and throughput (npm start)')
+    .option('--workers <n>', `worker threads (default: 2 × cores = ${defaultWorkers()})`, intArg(2, 64))
+    .option('--seconds <s>', 'seconds per configuration per round (default 2.5)', numberArg(0.2, 600))
+    .option('--rounds <n>', 'interleaved rounds (default 2)', intArg(1, 100))
+    .option('--seed <n>', 'master seed (default: random, printed)', intArg(0, 0xffffffff))
+    .option('--delay <spec>', `race-point delay KIND:LENGTH:PROBABILITY or none (default spin:${DEMO_DEFAULT_DELAY.ns / 1000}us:${DEMO_DEFAULT_DELAY.probability})`, delayArg)
+    .option('--out <dir>', 'where demo.json and demo.md go', 'results')
+    .action(async (f: DemoFlags) => {
+      process.exitCode = await demoAction(f);
+    });
+}
+
+async function demoAction(f: DemoFlags): Promise<number> {
+  const workers = f.workers ?? defaultWorkers();
+  const seconds = f.seconds ?? 2.5;
+  const rounds = f.rounds ?? 2;
+  console.log(`sab-alloc demo: ${DEMO_CONFIGS.length} configurations × ${rounds} interleaved round(s) × ${seconds} s, ${workers} workers (about ${Math.ceil(DEMO_CONFIGS.length * rounds * (seconds + 0.4))} s)`);
+  let result: DemoResult;
+  try {
+    result = await runDemo({
+      workers, seconds, rounds,
+      ...(f.seed !== undefined ? { seed: f.seed } : {}),
+      ...(f.delay !== undefined ? { delay: f.delay } : {}),
+    }, (done, total, name) => {
+      if (name !== '' && process.stdout.isTTY) process.stdout.write(`\r  run ${done + 1}/${total}: ${name.padEnd(20)}`);
+    });
+  } catch (e) {
+    if ((e as Error).name === 'ConfigError') return usageError(e);
+    process.stderr.write(`\nHARNESS_ERROR: ${(e as Error).message}\n`);
+    return 3;
+  }
+  if (process.stdout.isTTY) process.stdout.write('\r'.padEnd(40) + '\r');
+  const p = result.params;
+  console.log(`seed ${p.seed}; delay ${p.delay ? `${p.delay.kind} ${p.delay.ns / 1000} µs, probability ${p.delay.probability} ÷ ${p.workers} workers at candidate-read and before-freelist-lock` : 'none'}; ${p.buckets} buckets; ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}`);
+  console.log(demoTable(result));
+  console.log('');
+  console.log(result.reading);
+  mkdirSync(f.out, { recursive: true });
+  writeFileSync(join(f.out, 'demo.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(f.out, 'demo.md'), demoMarkdown(result));
+  console.log('');
+  console.log(`wrote ${join(f.out, 'demo.json')} and ${join(f.out, 'demo.md')} (${(result.elapsedMs / 1000).toFixed(0)} s)`);
+  return result.rows.every((r) => r.asExpected) ? 0 : 1;
+}

@@ -1,0 +1,125 @@
+/**
+ * `sab-alloc torture`: one multi-worker torture run with every knob; prints a banner, a progress bar
+ * (on a terminal), a stat line per interval and a closing report; exits 0 success, 1 corruption,
+ * 2 bad usage, 3 stall or harness error.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { ConfigError } from '../shared/validate.js';
+import { ALLOCATORS, FIXES, FREELIST_LOOKUPS } from '../alloc/types.js';
+import { RACE_POINT_NAMES, racePointLabel } from '../alloc/race-points.js';
+import { runTorture, defaultWorkers, SCHEDULES, type TortureOptions, type TortureResult } from '../torture/runner.js';
+import { banner, statLine, summary } from '../torture/report.js';
+import { DEFAULT_DELAY_POINTS, type DelayPolicy } from '../race/control.js';
+import { choiceArg, delayArg, flagOf, intArg, listArg, numberArg } from './args.js';
+
+export const USAGE_EXIT = 2;
+
+interface TortureFlags {
+  workers?: number; allocator?: TortureOptions['allocator']; fix?: TortureOptions['fix']; cursorFix?: boolean;
+  freelistLookup?: TortureOptions['freelistLookup']; discard: boolean; buckets?: number; bucketSectors?: number;
+  openBuckets?: number; ops?: number; seconds?: number; seed?: number; delay?: DelayPolicy | null; delayPoints?: string[];
+  schedule?: TortureOptions['schedule']; depth?: number; steps?: number; replay?: string; kill?: boolean;
+  expect?: 'race' | 'clean'; json?: string; statInterval?: number; stallTimeout?: number; streams?: number;
+  maxExtent?: number; quiet?: boolean;
+}
+
+/** Prints a ConfigError as a usage error naming the flag; returns the exit code. */
+export function usageError(e: unknown): number {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`error: ${flagOf(e.param)}: ${e.message.slice(e.param.length + 2)}\n`);
+    return USAGE_EXIT;
+  }
+  throw e;
+}
+
+export function registerTortureCommand(program: Command): void {
+  const points = RACE_POINT_NAMES.map((_, i) => racePointLabel(i)).join(', ');
+  program
+    .command('torture')
+    .description('run real workers against one shared allocator and check for corruption')
+    .option('--workers <n>', `worker threads (default: 2 × cores = ${defaultWorkers()})`, intArg(1, 64))
+    .addOption(new Option('--allocator <kind>', 'early scans the bucket table; freelist scans the free-space index').choices(ALLOCATORS).default('early'))
+    .addOption(new Option('--fix <fix>', 'none (the 2023 bug), seqlock revalidation, or keylock').choices(FIXES).default('none'))
+    .option('--cursor-fix', 'advance the allocation cursor (shipped alongside the key lock)')
+    .addOption(new Option('--freelist-lookup <how>', 'freelist allocator: read candidates through a locked lookup or not').choices(FREELIST_LOOKUPS).default('locked'))
+    .option('--no-discard', 'emptied buckets go straight back to free with gen + 1 (no need_discard stage)')
+    .option('--buckets <n>', 'buckets on the device (default 256)', intArg(4, 1 << 20))
+    .option('--bucket-sectors <n>', 'sectors per bucket (default 16)', intArg(1, 4096))
+    .option('--open-buckets <n>', 'open-bucket slots (default: enough for every stream)', intArg(4, 1 << 16))
+    .option('--ops <n>', 'allocations per worker (default 5000)', intArg(1, 1e9))
+    .option('--seconds <s>', 'time box instead of --ops (free schedule only)', numberArg(0.1, 86_400))
+    .option('--seed <n>', 'master seed (default: random, printed)', intArg(0, 0xffffffff))
+    .option('--delay <spec>', 'race-point delay KIND:LENGTH:PROBABILITY, e.g. spin:20us:0.2 or sleep:1ms:0.01; probability is divided by the worker count, as locktorture does', delayArg)
+    .option('--delay-points <list>', `race points to delay at (default ${DEFAULT_DELAY_POINTS.map((p) => racePointLabel(RACE_POINT_NAMES.indexOf(p as never))).join(',')}); known: ${points}`, listArg)
+    .addOption(new Option('--schedule <mode>', 'free: truly parallel; random / pct: one worker at a time, replayable').choices(SCHEDULES).default('free'))
+    .option('--depth <d>', 'PCT bug depth d (default 3)', intArg(1, 33))
+    .option('--steps <k>', 'PCT k: expected scheduling steps (default: estimated from --ops)', intArg(1, 2 ** 30))
+    .option('--replay <schedule>', 'replay the schedule string a controlled run printed, step for step')
+    .option('--kill', 'terminate a seeded-random worker at a seeded-random race point')
+    .addOption(new Option('--expect <outcome>', 'race: corruption must be found (positive control); clean: it must not').choices(['race', 'clean']))
+    .option('--json <file>', 'also write the whole result as one JSON document')
+    .option('--stat-interval <s>', 'seconds between stat lines (default 1; 0 = none)', numberArg(0, 3600))
+    .option('--stall-timeout <s>', 'seconds without progress before a STALL verdict (default 15)', numberArg(0.5, 3600))
+    .option('--streams <n>', 'write streams per worker (default 4)', intArg(1, 64))
+    .option('--max-extent <sectors>', 'largest extent written (default 4)', intArg(1, 4096))
+    .option('--quiet', 'only the closing report')
+    .action(async (flags: TortureFlags) => {
+      process.exitCode = await tortureAction(flags);
+    });
+}
+
+async function tortureAction(f: TortureFlags): Promise<number> {
+  let delay = f.delay ?? null;
+  if (f.delayPoints !== undefined) {
+    if (delay === null) return usageError(new ConfigError('delayPoints', 'needs --delay'));
+    delay = { ...delay, points: f.delayPoints };
+  }
+  const options: TortureOptions = {
+    ...(f.workers !== undefined ? { workers: f.workers } : {}),
+    allocator: f.allocator, fix: f.fix, cursorFix: f.cursorFix ?? false, freelistLookup: f.freelistLookup,
+    discard: f.discard,
+    ...(f.buckets !== undefined ? { buckets: f.buckets } : {}),
+    ...(f.bucketSectors !== undefined ? { bucketSectors: f.bucketSectors } : {}),
+    ...(f.openBuckets !== undefined ? { openBuckets: f.openBuckets } : {}),
+    ...(f.ops !== undefined ? { ops: f.ops } : {}),
+    ...(f.seconds !== undefined ? { seconds: f.seconds } : {}),
+    ...(f.seed !== undefined ? { seed: f.seed } : {}),
+    delay,
+    schedule: f.schedule,
+    ...(f.depth !== undefined ? { depth: f.depth } : {}),
+    ...(f.steps !== undefined ? { steps: f.steps } : {}),
+    replay: f.replay ?? null,
+    kill: f.kill ?? false,
+    expect: f.expect ?? null,
+    statIntervalS: f.quiet ? 0 : (f.statInterval ?? 1),
+    ...(f.stallTimeout !== undefined ? { stallTimeoutS: f.stallTimeout } : {}),
+    ...(f.streams !== undefined ? { streams: f.streams } : {}),
+    ...(f.maxExtent !== undefined ? { maxExtentSectors: f.maxExtent } : {}),
+  };
+  const tty = process.stderr.isTTY === true && !f.quiet;
+  const bar = tty ? new cliProgress.SingleBar({ format: '  {bar} {percentage}% | {value}/{total} allocations | {duration}s', clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  let result: TortureResult;
+  try {
+    result = await runTorture(options, {
+      onStart: (p) => {
+        if (!f.quiet) for (const line of banner(p)) console.log(line);
+        if (bar !== null && Number.isFinite(p.ops)) bar.start(p.ops * p.workers, 0);
+      },
+      onProgress: (done) => bar?.update(done),
+      onStat: (s) => {
+        if (bar !== null) bar.stop();
+        console.log(statLine(s));
+        if (bar !== null && bar.getTotal() > 0) bar.start(bar.getTotal(), s.allocations);
+      },
+    });
+  } catch (e) {
+    bar?.stop();
+    return usageError(e);
+  }
+  bar?.stop();
+  for (const line of summary(result)) console.log(line);
+  if (f.json !== undefined) writeFileSync(f.json, `${JSON.stringify(result, null, 2)}\n`);
+  return result.exitCode;
+}
