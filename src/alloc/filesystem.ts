@@ -413,7 +413,9 @@ export class Filesystem {
     }
     const x = this.extents;
     if (x.get(e.id, Ext.state) !== EXTENT_LIVE || x.get(e.id, Ext.bucket) !== e.bucket || x.get(e.id, Ext.offset) !== e.offset
-      || x.get(e.id, Ext.opId) !== e.opId || x.get(e.id, Ext.sectors) !== e.sectors) {
+      || x.get(e.id, Ext.opId) !== e.opId || x.get(e.id, Ext.sectors) !== e.sectors
+      // free() takes the sectors off dirty or cached by the handle's dataType: it must be the stored one.
+      || x.get(e.id, Ext.dataType) !== WRITE_CODE[e.dataType]) {
       throw new StaleHandleError('extent', `extent ${e.id} (bucket ${e.bucket}, offset ${e.offset}) is not live: already freed?`);
     }
   }
