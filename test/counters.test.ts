@@ -1,0 +1,68 @@
+/**
+ * Per-worker counter blocks: padded to whole cache lines, disjoint, summed by total().
+ */
+import { describe, expect, it } from 'vitest';
+import { CACHE_LINE_WORDS, CounterBlocks, counterStride, counterWords } from '../src/shared/counters.js';
+import { ConfigError } from '../src/shared/validate.js';
+
+const NAMES = ['ops', 'retries', 'fails'] as const;
+
+function blocks(slots: number, names: readonly string[] = NAMES): CounterBlocks<string> {
+  return new CounterBlocks(new Int32Array(new SharedArrayBuffer(counterWords(names.length, slots) * 4)), names, slots);
+}
+
+describe('counter blocks', () => {
+  it('have a stride that is a whole number of 64-byte lines (a multiple of 16 words)', () => {
+    expect(CACHE_LINE_WORDS).toBe(16);
+    for (let n = 0; n <= 70; n++) {
+      const stride = counterStride(n);
+      expect(stride % 16).toBe(0);
+      expect(stride).toBeGreaterThanOrEqual(Math.max(n, 1));
+      expect(stride - n).toBeLessThan(16 + (n === 0 ? 1 : 0));
+    }
+    expect(counterWords(17, 3)).toBe(32 * 3);
+  });
+
+  it('do not overlap: bumping one slot changes no other slot', () => {
+    const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const c = blocks(5, names);
+    expect(c.stride).toBe(32);
+    for (let s = 0; s < 5; s++) {
+      expect(c.base(s)).toBe(s * 32);
+      expect(c.base(s) % 16).toBe(0);
+    }
+    for (const name of names) c.add(2, name, 7);
+    for (let s = 0; s < 5; s++) {
+      const values = Object.values(c.read(s));
+      expect(values).toEqual(new Array(20).fill(s === 2 ? 7 : 0));
+    }
+    // Every word of slot 2's counters lies inside [base(2), base(3)).
+    const raw = c.raw;
+    const touched = Array.from(raw.keys()).filter((i) => raw[i] !== 0);
+    expect(Math.min(...touched)).toBeGreaterThanOrEqual(c.base(2));
+    expect(Math.max(...touched)).toBeLessThan(c.base(3));
+  });
+
+  it('total() sums each counter over every slot; reset() clears one slot', () => {
+    const c = blocks(4);
+    for (let s = 0; s < 4; s++) {
+      c.add(s, 'ops', s + 1);
+      c.add(s, 'retries');
+    }
+    c.raw[c.base(3) + c.offsetOf('fails')]! += 5;
+    expect(c.total()).toEqual({ ops: 10, retries: 4, fails: 5 });
+    expect(c.read(3)).toEqual({ ops: 4, retries: 1, fails: 5 });
+    c.reset(3);
+    expect(c.read(3)).toEqual({ ops: 0, retries: 0, fails: 0 });
+    expect(c.total()).toEqual({ ops: 6, retries: 3, fails: 0 });
+  });
+
+  it('reject too few words and out-of-range slots, naming the parameter', () => {
+    expect(() => new CounterBlocks(new Int32Array(new SharedArrayBuffer(4 * 16)), NAMES, 2)).toThrow(ConfigError);
+    expect(() => new CounterBlocks(new Int32Array(new SharedArrayBuffer(4 * 16)), NAMES, 2)).toThrow('counter words: need 32 words for 2 slots of 3 counters, got 16');
+    expect(() => blocks(0)).toThrow(/slots: must be an integer in \[1, 1048576\], got 0/);
+    const c = blocks(2);
+    expect(() => c.base(2)).toThrow('slot: must be an integer in [0, 1], got 2');
+    expect(() => c.add(-1, 'ops')).toThrow(/slot/);
+  });
+});
