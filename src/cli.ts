@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { registerTortureCommand, USAGE_EXIT } from './cli/torture-command.js';
 import { registerReproduceCommand } from './cli/reproduce-command.js';
 import { registerDemoCommand } from './cli/demo-command.js';
+import { registerLocksCommand } from './cli/locks-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerReproduceCommand(program);
   registerTortureCommand(program);
+  registerLocksCommand(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
