@@ -62,8 +62,13 @@ export function listArg(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** Option paths whose flag is not simply the first component's. */
+const FLAG_OF_PATH: Record<string, string> = { 'delay.points': '--delay-points' };
+
 /** camelCase option name (as in a ConfigError) → the CLI flag. */
 export function flagOf(param: string): string {
+  const exact = FLAG_OF_PATH[param];
+  if (exact !== undefined) return exact;
   const base = param.split(/[.[]/)[0]!;
   return `--${base.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
