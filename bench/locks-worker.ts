@@ -1,0 +1,50 @@
+/**
+ * Worker for the contended lock benchmark (bench/locks.ts). Started once per benchmark; each run
+ * posts a fresh region (layout in locks-common.ts) over Comlink, and this worker parks on the run's
+ * StartBarrier before the clock starts, then does lock; plain increment of a shared word; unlock
+ * until told to stop.
+ */
+import { parentPort } from 'node:worker_threads';
+import { attachRegion, type RegionHandle } from '../src/shared/region.js';
+import { StartBarrier } from '../src/shared/barrier.js';
+import { exposeToParent } from '../src/shared/worker-pool.js';
+import { LockStats, Mutex, RwLock, SpinLock } from '../src/locks/index.js';
+import { BENCH_RUN_SPEC, type ContendedKind, type ContendedRun, epochMs } from './locks-common.js';
+
+interface Pair { lock(): void; unlock(): void }
+
+function makeLock(kind: ContendedKind, words: Int32Array, stats: LockStats): Pair {
+  if (kind === 'spin') return new SpinLock(words, 0, { stats });
+  if (kind === 'mutex') return new Mutex(words, 0, { stats });
+  const rw = new RwLock(words, 0, { stats });
+  return { lock: () => rw.writeLock(), unlock: () => rw.writeUnlock() };
+}
+
+const api = {
+  /** One timed run: wait at the barrier, then lock/increment/unlock until stop (or maxMs). */
+  run(handle: RegionHandle, kind: ContendedKind, maxMs: number): ContendedRun {
+    const region = attachRegion(handle, { kind: BENCH_RUN_SPEC.kind, version: BENCH_RUN_SPEC.version, spec: BENCH_RUN_SPEC });
+    const barrier = new StartBarrier(region.i32('control'), 0);
+    const data = region.i32('data');
+    const stats = new LockStats();
+    const lock = makeLock(kind, region.i32('lock'), stats);
+    barrier.arriveAndWait(20_000);
+    const startedAt = epochMs();
+    const deadline = performance.now() + maxMs;
+    let pairs = 0;
+    for (;;) {
+      for (let i = 0; i < 256; i++) {
+        lock.lock();
+        data[0]!++;
+        lock.unlock();
+      }
+      pairs += 256;
+      if (barrier.stopRequested() || performance.now() > deadline) break;
+    }
+    return { pairs, startedAt, endedAt: epochMs(), stats: stats.toJSON() };
+  },
+};
+
+export type LocksBenchApi = typeof api;
+
+exposeToParent(api, parentPort);
