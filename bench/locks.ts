@@ -174,6 +174,8 @@ interface ContendedCell {
   min: number;
   max: number;
   parksPerPair: number;
+  /** Median over rounds of the busiest worker's share of the pairs: 1/workers is perfectly fair. */
+  topShare: number;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -187,7 +189,7 @@ async function contended(quick: boolean): Promise<ContendedCell[]> {
   const url = new URL('./locks-worker.js', import.meta.url);
   // One pool per lock kind: a worker that only ever runs one kind keeps its loop monomorphic.
   const pools = new Map<ContendedKind, WorkerPool<LocksBenchApi>>();
-  const cells = new Map<string, ContendedCell & { parks: number; pairs: number }>();
+  const cells = new Map<string, ContendedCell & { parks: number; pairs: number; shares: number[] }>();
   try {
     for (const kind of KINDS) {
       pools.set(kind, await WorkerPool.start<LocksBenchApi>({ url, count: maxWorkers, workerData: () => null }));
@@ -214,8 +216,9 @@ async function contended(quick: boolean): Promise<ContendedCell[]> {
           }
           const elapsedMs = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt));
           const key = `${kind}/${workers}`;
-          const cell = cells.get(key) ?? { kind, workers, rounds: [], median: 0, min: 0, max: 0, parksPerPair: 0, parks: 0, pairs: 0 };
+          const cell = cells.get(key) ?? { kind, workers, rounds: [], median: 0, min: 0, max: 0, parksPerPair: 0, topShare: 0, parks: 0, pairs: 0, shares: [] };
           cell.rounds.push((pairs / elapsedMs) * 1000);
+          cell.shares.push(Math.max(...results.map((r) => r.pairs)) / pairs);
           cell.parks += results.reduce((n, r) => n + (r.stats.parks ?? 0), 0);
           cell.pairs += pairs;
           cells.set(key, cell);
@@ -225,8 +228,9 @@ async function contended(quick: boolean): Promise<ContendedCell[]> {
   } finally {
     await Promise.all([...pools.values()].map((p) => p.terminate()));
   }
-  return [...cells.values()].map(({ parks, pairs, ...c }) => ({
+  return [...cells.values()].map(({ parks, pairs, shares, ...c }) => ({
     ...c,
+    topShare: median(shares),
     median: median(c.rounds),
     min: min(c.rounds),
     max: max(c.rounds),
@@ -304,8 +308,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${t1.toString()}\n`);
 
   const cont = await contended(options.quick);
-  const t2 = new Table({ head: ['contended', 'workers', 'pairs/s median', 'min – max', 'parks/pair'] });
-  for (const c of cont) t2.push([c.kind, c.workers, fmtRate(c.median), `${fmtRate(c.min)} – ${fmtRate(c.max)}`, c.parksPerPair.toFixed(4)]);
+  const t2 = new Table({ head: ['contended', 'workers', 'pairs/s median', 'min – max', 'parks/pair', 'busiest worker'] });
+  for (const c of cont) {
+    t2.push([c.kind, c.workers, fmtRate(c.median), `${fmtRate(c.min)} – ${fmtRate(c.max)}`, c.parksPerPair.toFixed(4), `${(c.topShare * 100).toFixed(0)}%`]);
+  }
   process.stdout.write(`${t2.toString()}\n`);
 
   const tg = targets(unc, cont);

@@ -38,12 +38,14 @@ describe('mutual exclusion under real workers', () => {
     // Detection does not depend on true parallelism: on one core a preemption inside the critical
     // section is enough, and two million sections span many time slices.
     const r = await runLockTorture({ kind: 'busted', workers: 2, iterations: ITERATIONS });
+    console.info(`busted, 2 workers: lost ${r.lostUpdates} of ${r.expected}, canary trips ${r.canaryTrips}`);
     expect(r.lostUpdates > 0 || r.canaryTrips > 0).toBe(true);
     expect(r.lostUpdates).toBeGreaterThan(0);
   }, LONG);
 
   it('negative control, oversubscribed: 4 workers with the busted lock also fail', async () => {
     const r = await runLockTorture({ kind: 'busted', workers: 4, iterations: Math.max(1, ITERATIONS / 2) });
+    console.info(`busted, 4 workers: lost ${r.lostUpdates} of ${r.expected}, canary trips ${r.canaryTrips}`);
     expect(r.lostUpdates > 0 || r.canaryTrips > 0).toBe(true);
   }, LONG);
 
@@ -64,12 +66,14 @@ describe('seqlock consistency', () => {
     const honouring = r.readers.filter((x) => x.mode !== 'ignore');
     for (const reader of honouring) expect(reader.brokenAccepted).toBe(0);
     expect(r.brokenAccepted).toBe(0);
+    console.info(`seqlock: ${r.writes} writes; retries ${r.readers.map((x) => x.attempts - x.accepted).join('/')}; ignoring reader saw ${r.brokenSeenIgnoring} broken snapshots`);
     // Negative control in the same run, under the same writer: without readRetry, tears get through.
     expect(r.brokenSeenIgnoring).toBeGreaterThan(0);
   }, LONG);
 
   it('negative control alone: one writer and one reader that ignores readRetry', async () => {
     const r = await runSeqlockConsistency({ readers: ['ignore'], reads: READS });
+    console.info(`seqlock, ignoring reader alone: ${r.brokenSeenIgnoring} broken snapshots in ${READS} reads`);
     expect(r.brokenSeenIgnoring).toBeGreaterThan(0);
   }, LONG);
 });

@@ -42,6 +42,16 @@ function setPhase(phase: number): void {
   Atomics.store(P, PHASE, phase);
 }
 
+/** Runs a phase; a throw (a lock timeout, misuse) marks this worker failed for the watchdog's report. */
+function phase<R>(fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    setPhase(Phase.failed);
+    throw e;
+  }
+}
+
 function waitForGo(timeoutMs: number): void {
   setPhase(Phase.atBarrier);
   barrier.arriveAndWait(timeoutMs);
@@ -101,29 +111,31 @@ const api = {
    * write is as wide as the record: a busted lock loses updates quickly.
    */
   exclusion(kind: LockKind, iterations: number, barrierTimeoutMs: number): ExclusionResult {
-    const stats = new LockStats();
-    const lock = makeTortureLock(kind, lockWords, 0, stats);
-    const n = data.recordWords;
-    const scratch = new Int32Array(n);
-    const me = currentOwnerId();
-    let trips = 0;
-    waitForGo(barrierTimeoutMs);
-    const startedAt = epochMs();
-    for (let i = 0; i < iterations; i++) {
-      lock.lock();
-      if (words[CANARY] !== 0) trips++;
-      words[CANARY] = me;
-      for (let k = 0; k < n; k++) scratch[k] = words[RECORD_AT + k]!;
-      for (let k = 0; k < n; k++) words[RECORD_AT + k] = (scratch[k]! + 1) | 0;
-      words[CANARY] = 0;
-      lock.unlock();
-      if ((i & 1023) === 0) P[PROGRESS] = i;
-    }
-    const endedAt = epochMs();
-    P[PROGRESS] = iterations;
-    P[TRIPS] = trips;
-    setPhase(Phase.done);
-    return { canaryTrips: trips, startedAt, endedAt, stats: stats.toJSON() };
+    return phase(() => {
+      const stats = new LockStats();
+      const lock = makeTortureLock(kind, lockWords, 0, stats);
+      const n = data.recordWords;
+      const scratch = new Int32Array(n);
+      const me = currentOwnerId();
+      let trips = 0;
+      waitForGo(barrierTimeoutMs);
+      const startedAt = epochMs();
+      for (let i = 0; i < iterations; i++) {
+        lock.lock();
+        if (words[CANARY] !== 0) trips++;
+        words[CANARY] = me;
+        for (let k = 0; k < n; k++) scratch[k] = words[RECORD_AT + k]!;
+        for (let k = 0; k < n; k++) words[RECORD_AT + k] = (scratch[k]! + 1) | 0;
+        words[CANARY] = 0;
+        lock.unlock();
+        if ((i & 1023) === 0) P[PROGRESS] = i;
+      }
+      const endedAt = epochMs();
+      P[PROGRESS] = iterations;
+      P[TRIPS] = trips;
+      setPhase(Phase.done);
+      return { canaryTrips: trips, startedAt, endedAt, stats: stats.toJSON() };
+    });
   },
 
   /**
@@ -132,30 +144,32 @@ const api = {
    * that readers also find the sequence even.
    */
   seqWriter(readers: number, pause: number, deadlineMs: number, barrierTimeoutMs: number): SeqWriterResult {
-    const stats = new LockStats();
-    const seq = new SeqLock(lockWords, 0, { stats });
-    const n = data.recordWords;
-    waitForGo(barrierTimeoutMs);
-    const startedAt = epochMs();
-    const deadline = performance.now() + deadlineMs;
-    let v = 0;
-    let writes = 0;
-    for (;;) {
-      if ((writes & 255) === 0) {
-        P[PROGRESS] = writes;
-        if (Atomics.load(control, READERS_DONE) >= readers || performance.now() > deadline) break;
+    return phase(() => {
+      const stats = new LockStats();
+      const seq = new SeqLock(lockWords, 0, { stats });
+      const n = data.recordWords;
+      waitForGo(barrierTimeoutMs);
+      const startedAt = epochMs();
+      const deadline = performance.now() + deadlineMs;
+      let v = 0;
+      let writes = 0;
+      for (;;) {
+        if ((writes & 255) === 0) {
+          P[PROGRESS] = writes;
+          if (Atomics.load(control, READERS_DONE) >= readers || performance.now() > deadline) break;
+        }
+        seq.writeLock();
+        v = (v + 1) | 0;
+        for (let k = 0; k < n; k++) Atomics.store(words, RECORD_AT + k * SEQ_STRIDE, seqRecordWord(v, k));
+        seq.writeUnlock();
+        writes++;
+        cpuRelax(pause);
       }
-      seq.writeLock();
-      v = (v + 1) | 0;
-      for (let k = 0; k < n; k++) Atomics.store(words, RECORD_AT + k * SEQ_STRIDE, seqRecordWord(v, k));
-      seq.writeUnlock();
-      writes++;
-      cpuRelax(pause);
-    }
-    const endedAt = epochMs();
-    P[PROGRESS] = writes;
-    setPhase(Phase.done);
-    return { writes, startedAt, endedAt, stats: stats.toJSON() };
+      const endedAt = epochMs();
+      P[PROGRESS] = writes;
+      setPhase(Phase.done);
+      return { writes, startedAt, endedAt, stats: stats.toJSON() };
+    });
   },
 
   /**
@@ -164,66 +178,68 @@ const api = {
    * loop with the readRetry check left out, counting the broken snapshots it therefore takes.
    */
   seqReader(mode: SeqReaderMode, reads: number, pause: number, readTimeoutMs: number, barrierTimeoutMs: number): SeqReaderResult {
-    const stats = new LockStats();
-    const seq = new SeqLock(lockWords, 0, { stats });
-    const n = data.recordWords;
-    const snap = new Int32Array(n);
-    // Reads the record in word order, idling `pause` after each word: a reader that does a little
-    // work per word keeps its snapshot open long enough for a write to land inside it.
-    const load = (): void => {
-      for (let k = 0; k < n; k++) {
-        snap[k] = Atomics.load(words, RECORD_AT + k * SEQ_STRIDE);
-        cpuRelax(pause);
+    return phase(() => {
+      const stats = new LockStats();
+      const seq = new SeqLock(lockWords, 0, { stats });
+      const n = data.recordWords;
+      const snap = new Int32Array(n);
+      // Reads the record in word order, idling `pause` after each word: a reader that does a little
+      // work per word keeps its snapshot open long enough for a write to land inside it.
+      const load = (): void => {
+        for (let k = 0; k < n; k++) {
+          snap[k] = Atomics.load(words, RECORD_AT + k * SEQ_STRIDE);
+          cpuRelax(pause);
+        }
+      };
+      const take = (): boolean => {
+        load();
+        return seqSnapshotConsistent(snap);
+      };
+      let accepted = 0;
+      let attempts = 0;
+      let brokenAccepted = 0;
+      let brokenSeen = 0;
+      waitForGo(barrierTimeoutMs);
+      const startedAt = epochMs();
+      try {
+        if (mode === 'honour') {
+          while (accepted < reads) {
+            if ((attempts & 1023) === 0) P[PROGRESS] = accepted;
+            attempts++;
+            const s = seq.readBegin(readTimeoutMs);
+            load();
+            if (seq.readRetry(s)) continue;
+            accepted++;
+            if (!seqSnapshotConsistent(snap)) brokenAccepted++;
+          }
+        } else if (mode === 'read-fn') {
+          const options = { timeoutMs: readTimeoutMs };
+          while (accepted < reads) {
+            if ((accepted & 1023) === 0) P[PROGRESS] = accepted;
+            attempts++;
+            if (!seq.read(take, options)) brokenAccepted++;
+            accepted++;
+          }
+        } else {
+          while (accepted < reads) {
+            if ((accepted & 1023) === 0) P[PROGRESS] = accepted;
+            attempts++;
+            seq.readBegin(readTimeoutMs);
+            load();
+            accepted++;
+            if (!seqSnapshotConsistent(snap)) brokenSeen++;
+          }
+        }
+      } finally {
+        // Even a failed reader counts as done, so the writer never waits for it.
+        Atomics.add(control, READERS_DONE, 1);
       }
-    };
-    const take = (): boolean => {
-      load();
-      return seqSnapshotConsistent(snap);
-    };
-    let accepted = 0;
-    let attempts = 0;
-    let brokenAccepted = 0;
-    let brokenSeen = 0;
-    waitForGo(barrierTimeoutMs);
-    const startedAt = epochMs();
-    try {
-      if (mode === 'honour') {
-        while (accepted < reads) {
-          if ((attempts & 1023) === 0) P[PROGRESS] = accepted;
-          attempts++;
-          const s = seq.readBegin(readTimeoutMs);
-          load();
-          if (seq.readRetry(s)) continue;
-          accepted++;
-          if (!seqSnapshotConsistent(snap)) brokenAccepted++;
-        }
-      } else if (mode === 'read-fn') {
-        const options = { timeoutMs: readTimeoutMs };
-        while (accepted < reads) {
-          if ((accepted & 1023) === 0) P[PROGRESS] = accepted;
-          attempts++;
-          if (!seq.read(take, options)) brokenAccepted++;
-          accepted++;
-        }
-      } else {
-        while (accepted < reads) {
-          if ((accepted & 1023) === 0) P[PROGRESS] = accepted;
-          attempts++;
-          seq.readBegin(readTimeoutMs);
-          load();
-          accepted++;
-          if (!seqSnapshotConsistent(snap)) brokenSeen++;
-        }
-      }
-    } finally {
-      // Even a failed reader counts as done, so the writer never waits for it.
-      Atomics.add(control, READERS_DONE, 1);
-    }
-    const endedAt = epochMs();
-    P[PROGRESS] = accepted;
-    P[BROKEN] = brokenAccepted + brokenSeen;
-    setPhase(Phase.done);
-    return { mode, accepted, attempts, brokenAccepted, brokenSeen, stats: stats.toJSON(), startedAt, endedAt };
+      const endedAt = epochMs();
+      P[PROGRESS] = accepted;
+      P[BROKEN] = brokenAccepted + brokenSeen;
+      setPhase(Phase.done);
+      return { mode, accepted, attempts, brokenAccepted, brokenSeen, stats: stats.toJSON(), startedAt, endedAt };
+    });
   },
 
   /**
