@@ -49,12 +49,29 @@ describe('mutual exclusion under real workers', () => {
     expect(r.lostUpdates > 0 || r.canaryTrips > 0).toBe(true);
   }, LONG);
 
+  it(`rwlock readers beside writers: 2 writers + 2 readers × ${ITERATIONS}, no reader ever sees a writer or a torn record`, async () => {
+    const r = await runLockTorture({ kind: 'rwlock', workers: 2, readers: 2, iterations: ITERATIONS });
+    expect(r.lostUpdates).toBe(0);
+    expect(r.canaryTrips).toBe(0);
+    expect(r.readers).toHaveLength(2);
+    expect(r.readerCanaryTrips).toBe(0);
+    expect(r.tornReads).toBe(0);
+    for (const reader of r.readers) expect(reader.stats.acquisitions).toBe(ITERATIONS);
+  }, LONG);
+
+  it('negative control for readers: without the lock, readers see writers inside and torn records', async () => {
+    const r = await runLockTorture({ kind: 'busted', workers: 2, readers: 2, iterations: ITERATIONS });
+    console.info(`busted readers: ${r.readerCanaryTrips} canary trips, ${r.tornReads} torn reads`);
+    expect(r.readerCanaryTrips + r.tornReads).toBeGreaterThan(0);
+  }, LONG);
+
   it('rejects bad options naming the parameter and its range', async () => {
     await expect(runLockTorture({ kind: 'spin', workers: 0 })).rejects.toThrow(/workers: must be an integer in \[1, 64\], got 0/);
     await expect(runLockTorture({ kind: 'nope' as never })).rejects.toThrow(ConfigError);
     await expect(runLockTorture({ kind: 'spin', iterations: 1.5 })).rejects.toThrow(/iterations: must be an integer in \[1, 100000000\]/);
     await expect(runLockTorture({ kind: 'spin', workers: 64, iterations: 100_000_000 })).rejects.toThrow(/iterations: workers × iterations must be at most/);
     await expect(runLockTorture({ kind: 'spin', iteratons: 5 } as never)).rejects.toThrow(/options.iteratons: unknown option/);
+    await expect(runLockTorture({ kind: 'mutex', readers: 1 })).rejects.toThrow(/readers: applies to kinds "rwlock" and "busted" only/);
   });
 });
 

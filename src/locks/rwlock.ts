@@ -12,7 +12,8 @@
  *
  * Readers are counted, not named (one word cannot list them); a timeout names the writer, or says
  * how many readers held the lock. No fairness: readers can delay a writer; callers hold it briefly.
- * Uncontended read lock/unlock and write lock/unlock are one compareExchange each way.
+ * Uncontended read lock/unlock and write lock/unlock are one compareExchange each way (the read side
+ * guesses the common word — 0 to lock, 1 to unlock — and uses the value a failed guess returns).
  *
  * RwLockArray is the same lock over many words at a fixed stride (one per bucket record), so a
  * million locks cost no million objects; RwLock is the single-word form.
@@ -65,9 +66,14 @@ export class RwLockArray {
 
   tryReadLock(k: number): boolean {
     const i = this.at(k);
-    const v = Atomics.load(this.i32, i);
-    if ((v & WRITER) !== 0 || (v & LOW) === LOW) return false;
-    const ok = Atomics.compareExchange(this.i32, i, v, v + 1) === v;
+    // Guess "free" first: the compareExchange returns the word either way, so the common
+    // uncontended case costs one Atomics op instead of a load and then a compareExchange.
+    const v = Atomics.compareExchange(this.i32, i, 0, 1);
+    let ok = v === 0;
+    if (!ok) {
+      if ((v & WRITER) !== 0 || (v & LOW) === LOW) return false;
+      ok = Atomics.compareExchange(this.i32, i, v, v + 1) === v;
+    }
     if (ok && this.stats !== null) this.stats.acquisitions++;
     return ok;
   }
@@ -78,14 +84,21 @@ export class RwLockArray {
 
   readUnlock(k: number): void {
     const i = this.at(k);
+    // Guess "the only reader, nobody waiting" (word 1): one compareExchange, which also returns the
+    // word to start from when the guess is wrong.
+    let v = Atomics.compareExchange(this.i32, i, 1, 0);
+    if (v === 1) return;
     for (;;) {
-      const v = Atomics.load(this.i32, i);
       if ((v & WRITER) !== 0 || (v & LOW) === 0) {
         throw new LockMisuseError(`${this.label(k)}: readUnlock() of a lock that is not read-held`);
       }
       const last = (v & LOW) === 1;
       const next = last ? 0 : v - 1;
-      if (Atomics.compareExchange(this.i32, i, v, next) !== v) continue;
+      const c = Atomics.compareExchange(this.i32, i, v, next);
+      if (c !== v) {
+        v = c;
+        continue;
+      }
       if (last && (v & WAITERS) !== 0) Atomics.notify(this.i32, i);
       return;
     }

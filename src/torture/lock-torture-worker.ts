@@ -11,7 +11,7 @@ import { attachRegion } from '../shared/region.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { CounterBlocks } from '../shared/counters.js';
 import { exposeToParent } from '../shared/worker-pool.js';
-import { LockStats, LockTimeoutError, SeqLock, cpuRelax, currentOwnerId } from '../locks/index.js';
+import { LockStats, LockTimeoutError, RwLock, SeqLock, cpuRelax, currentOwnerId } from '../locks/index.js';
 import { type LockKind, makeTortureLock } from './lock-kinds.js';
 import {
   BARRIER_AT, CANARY, LOCK_TORTURE_KIND, LOCK_TORTURE_VERSION, PROGRESS_NAMES, Phase, READERS_DONE, RECORD_AT, SEQ_STRIDE,
@@ -60,6 +60,16 @@ function waitForGo(timeoutMs: number): void {
 
 export interface ExclusionResult {
   canaryTrips: number;
+  startedAt: number;
+  endedAt: number;
+  stats: Record<string, number>;
+}
+
+export interface RwReaderResult {
+  /** Read sections that found a writer's id in the canary: a writer was inside with them. */
+  canaryTrips: number;
+  /** Read sections whose record words disagreed: they saw a write half done. */
+  tornReads: number;
   startedAt: number;
   endedAt: number;
   stats: Record<string, number>;
@@ -135,6 +145,41 @@ const api = {
       P[TRIPS] = trips;
       setPhase(Phase.done);
       return { canaryTrips: trips, startedAt, endedAt, stats: stats.toJSON() };
+    });
+  },
+
+  /**
+   * A reader beside the exclusion writers (kind 'rwlock', or 'busted' as the control): under the
+   * read lock no writer may be inside, so the canary must read 0 and the record words must agree.
+   */
+  rwReader(kind: 'rwlock' | 'busted', iterations: number, barrierTimeoutMs: number): RwReaderResult {
+    return phase(() => {
+      const stats = new LockStats();
+      const rw = kind === 'rwlock' ? new RwLock(lockWords, 0, { stats }) : null;
+      const n = data.recordWords;
+      let trips = 0;
+      let torn = 0;
+      waitForGo(barrierTimeoutMs);
+      const startedAt = epochMs();
+      for (let i = 0; i < iterations; i++) {
+        rw?.readLock();
+        if (words[CANARY] !== 0) trips++;
+        const first = words[RECORD_AT]!;
+        for (let k = 1; k < n; k++) {
+          if (words[RECORD_AT + k] !== first) {
+            torn++;
+            break;
+          }
+        }
+        rw?.readUnlock();
+        if ((i & 1023) === 0) P[PROGRESS] = i;
+      }
+      const endedAt = epochMs();
+      P[PROGRESS] = iterations;
+      P[TRIPS] = trips;
+      P[BROKEN] = torn;
+      setPhase(Phase.done);
+      return { canaryTrips: trips, tornReads: torn, startedAt, endedAt, stats: stats.toJSON() };
     });
   },
 

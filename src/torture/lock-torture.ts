@@ -26,7 +26,9 @@ import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, lockWords, makeTortureLock 
 import {
   BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, type ProgressName, seqRecordWord, type TortureWorkerData, lockTortureSpec,
 } from './lock-torture-layout.js';
-import type { LockAttempt, LockTortureApi, SeqReaderMode, SeqReaderResult, SeqWriterResult } from './lock-torture-worker.js';
+import type {
+  ExclusionResult, LockAttempt, LockTortureApi, RwReaderResult, SeqReaderMode, SeqReaderResult, SeqWriterResult,
+} from './lock-torture-worker.js';
 
 export { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind } from './lock-kinds.js';
 export type { LockAttempt, SeqReaderMode, SeqReaderResult } from './lock-torture-worker.js';
@@ -206,6 +208,19 @@ export interface LockTortureOptions extends Common {
   iterations?: number;
   /** Words in the record, [4, 64]; default 4. */
   recordWords?: number;
+  /**
+   * Extra workers that take the lock for read, [0, 32]; default 0. Kind 'rwlock' (or 'busted', as
+   * the control) only. Each runs `iterations` read sections checking that no writer is inside (the
+   * canary is 0) and that the record is whole (its words agree).
+   */
+  readers?: number;
+}
+
+export interface ReaderReport {
+  worker: number;
+  canaryTrips: number;
+  tornReads: number;
+  stats: Record<string, number>;
 }
 
 export interface TortureWorkerReport {
@@ -233,11 +248,16 @@ export interface LockTortureResult {
   elapsedMs: number;
   opsPerSec: number;
   perWorker: TortureWorkerReport[];
+  /** Read-side workers (option `readers`); empty without them. */
+  readers: ReaderReport[];
+  /** Read sections that overlapped a writer (canary set) or saw a torn record, summed over readers. */
+  readerCanaryTrips: number;
+  tornReads: number;
 }
 
 export async function runLockTorture(options: LockTortureOptions): Promise<LockTortureResult> {
   checkObject('options', options);
-  checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', ...COMMON_KEYS]);
+  checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', 'readers', ...COMMON_KEYS]);
   const kind = checkOneOf('kind', options.kind, LOCK_KINDS);
   const workers = checkInt('workers', options.workers ?? 2, 1, MAX_WORKERS);
   const iterations = checkInt('iterations', options.iterations ?? 1_000_000, 1, 100_000_000);
@@ -245,13 +265,24 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
   if (workers * iterations > MAX_COUNT) {
     throw new ConfigError('iterations', `workers × iterations must be at most ${MAX_COUNT} (the record is int32), got ${workers} × ${iterations}`);
   }
+  const readers = checkInt('readers', options.readers ?? 0, 0, 32);
+  if (readers > 0 && kind !== 'rwlock' && kind !== 'busted') {
+    throw new ConfigError('readers', `applies to kinds "rwlock" and "busted" only, got kind "${kind}"`);
+  }
   const limits = commonDefaults(options, 120_000);
   if (lockWords(kind) > 2) throw new Error(`lock kind ${kind} needs more lock words than the layout has`);
+  const total = workers + readers;
 
-  const h = await Harness.start(`lock torture (${kind}, ${workers} workers × ${iterations})`, workers, recordWords, options);
+  const what = `lock torture (${kind}, ${workers} workers${readers > 0 ? ` + ${readers} readers` : ''} × ${iterations})`;
+  const h = await Harness.start(what, total, recordWords, options);
   try {
-    const results = await h.run(workers, (pool) => Array.from({ length: workers }, (_, i) =>
-      pool.call(i, (r) => r.exclusion(kind, iterations, 20_000), limits.timeoutMs + 30_000)), limits);
+    const all = await h.run<ExclusionResult | RwReaderResult>(total, (pool) => Array.from({ length: total }, (_, i) => (i < workers
+      ? pool.call(i, (r) => r.exclusion(kind, iterations, 20_000), limits.timeoutMs + 30_000)
+      : pool.call(i, (r) => r.rwReader(kind as 'rwlock' | 'busted', iterations, 20_000), limits.timeoutMs + 30_000))), limits);
+    const results = all.slice(0, workers) as ExclusionResult[];
+    const readerResults = (all.slice(workers) as RwReaderResult[]).map((r, j) => ({
+      worker: workers + j, canaryTrips: r.canaryTrips, tornReads: r.tornReads, stats: r.stats,
+    }));
     const words = h.region.i32('data');
     const record = Array.from({ length: recordWords }, (_, k) => Atomics.load(words, 1 + k));
     const expected = workers * iterations;
@@ -276,6 +307,9 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
         elapsedMs: r.endedAt - r.startedAt,
         stats: r.stats,
       })),
+      readers: readerResults,
+      readerCanaryTrips: readerResults.reduce((n, r) => n + r.canaryTrips, 0),
+      tornReads: readerResults.reduce((n, r) => n + r.tornReads, 0),
     };
   } finally {
     await h.close();
