@@ -1,0 +1,31 @@
+/**
+ * The README's library example must run as printed: it is kept verbatim in examples/mutex.mjs
+ * (importing the build instead of the package name), and this runs that file with node after the
+ * build. This checks the documentation; the mutual-exclusion property itself, with its negative
+ * control, is tested in lock-torture.test.ts (the example has no start barrier, so its workers need
+ * not overlap and an unlocked variant would not reliably fail).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../examples/mutex.mjs', import.meta.url));
+
+describe('README example', () => {
+  it('examples/mutex.mjs runs and counts every increment', () => {
+    const r = spawnSync(process.execPath, [EXAMPLE], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('counter = 200000 (expected 200000)');
+  });
+
+  it('is the code the README shows', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /<!-- example: examples\/mutex\.mjs -->\s*```js\n([\s\S]*?)```/.exec(readme);
+    expect(block, 'README has the marked example block').not.toBeNull();
+    const file = readFileSync(EXAMPLE, 'utf8').replace("from '../dist/src/index.js'", "from 'sab-alloc'");
+    expect(block![1]).toBe(file);
+  });
+});
