@@ -1,0 +1,179 @@
+/**
+ * SVG charts for the benchmark report, rendered headlessly in Node: a Vega-Lite spec is compiled to
+ * Vega, parsed, and rendered by a View with renderer 'none' straight to an SVG string (no canvas, no
+ * browser). Text is measured by Vega's estimate, which is good enough for axis labels.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { ScalingResult } from './scaling.js';
+import type { RaceResult } from './race-sweep.js';
+import type { SizeResult } from './size-sweep.js';
+import type { PriceRow } from './prices.js';
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const FONT = {
+  config: {
+    font: 'sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+    legend: { labelFontSize: 11, labelLimit: 260 }, range: { category: { scheme: 'tableau20' } },
+  },
+};
+
+const DELAY_LABEL = "datum.value === 0 ? 'none' : datum.value >= 1000 ? (datum.value / 1000) + ' ms' : datum.value + ' µs'";
+const BUCKETS_LABEL = "datum.value >= 1048576 ? (datum.value / 1048576) + 'M' : datum.value >= 1024 ? (datum.value / 1024) + 'K' : datum.value";
+
+/** Throughput (cycles/s, all workers) against workers, one line per configuration, min–max bars. */
+export function scalingSpec(s: ScalingResult): TopLevelSpec {
+  const values = s.points.map((p) => ({
+    config: p.label, allocator: p.config.allocator, fix: p.config.fix, cursor: p.config.cursorFix ? 'cursor fix' : 'no cursor fix',
+    workers: p.workers, median: p.throughput.median, min: p.throughput.min, max: p.throughput.max,
+  }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Allocation throughput vs workers', subtitle: `allocate+write+put+free cycles/s, all workers; median of ${s.rounds} rounds, bars min–max` },
+    data: { values },
+    facet: { column: { field: 'allocator', type: 'nominal', title: 'allocator' } },
+    spec: {
+      width: 300,
+      height: 240,
+      layer: [
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'workers', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: s.workers, format: 'd' }, title: 'workers' },
+            y: { field: 'median', type: 'quantitative', title: 'cycles / s' },
+            color: { field: 'config', type: 'nominal', title: 'configuration' },
+            strokeDash: { field: 'cursor', type: 'nominal', title: 'cursor' },
+          },
+        },
+        {
+          mark: { type: 'rule' },
+          encoding: {
+            x: { field: 'workers', type: 'quantitative' },
+            y: { field: 'min', type: 'quantitative' },
+            y2: { field: 'max' },
+            color: { field: 'config', type: 'nominal' },
+          },
+        },
+      ],
+    },
+    ...FONT,
+  } as TopLevelSpec;
+}
+
+/** Racy allocations per million against the injected delay (symlog axes: zero stays on the chart). */
+export function raceSpec(r: RaceResult): TopLevelSpec {
+  const workerOrder = r.workers.map((w) => `${w} worker${w === 1 ? '' : 's'}`);
+  const values = r.points.map((p) => ({
+    config: p.label, workers: `${p.workers} worker${p.workers === 1 ? '' : 's'}`, delayUs: p.delayNs / 1000,
+    perMillion: p.rate.rate * 1e6, low: p.rate.low * 1e6, high: p.rate.high * 1e6,
+  }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Race rate vs delay after the candidate read', subtitle: 'racy allocations per million; spin delay at candidateRead; bars: 95% interval (Wilson; rule of three at zero)' },
+    data: { values },
+    facet: { column: { field: 'config', type: 'nominal', title: 'configuration' } },
+    spec: {
+      width: 200,
+      height: 220,
+      layer: [
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'delayUs', type: 'quantitative', scale: { type: 'symlog', constant: 1 }, axis: { values: r.delaysNs.map((d) => d / 1000), labelExpr: DELAY_LABEL }, title: 'delay (log scale)' },
+            y: { field: 'perMillion', type: 'quantitative', scale: { type: 'symlog', constant: 1 }, axis: { labelExpr: "datum.value === 0 ? '0' : format(datum.value, '~s')", tickCount: 6 }, title: 'racy allocations per million' },
+            color: { field: 'workers', type: 'nominal', title: 'workers', sort: workerOrder, scale: { scheme: 'category10' } },
+          },
+        },
+        {
+          mark: { type: 'rule', opacity: 0.5 },
+          encoding: {
+            x: { field: 'delayUs', type: 'quantitative' },
+            y: { field: 'low', type: 'quantitative' },
+            y2: { field: 'high' },
+            color: { field: 'workers', type: 'nominal', sort: workerOrder },
+          },
+        },
+      ],
+    },
+    ...FONT,
+  } as TopLevelSpec;
+}
+
+/** ns per cycle against bucket count (log–log), one line per configuration. */
+export function sizeSpec(z: SizeResult): TopLevelSpec {
+  const values = z.points.map((p) => ({ config: p.label, buckets: p.buckets, median: p.ns.median, min: p.ns.min, max: p.ns.max }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Cycle cost vs device size', subtitle: `one thread, first ${Math.round(z.fill * 100)}% of the device full; median of rounds, bars min–max` },
+    data: { values },
+    width: 420,
+    height: 280,
+    layer: [
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'buckets', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: z.sizes, labelExpr: BUCKETS_LABEL }, title: 'buckets' },
+          y: { field: 'median', type: 'quantitative', scale: { type: 'log' }, axis: { format: '~s' }, title: 'ns per cycle' },
+          color: { field: 'config', type: 'nominal', title: 'configuration' },
+        },
+      },
+      {
+        mark: { type: 'rule' },
+        encoding: {
+          x: { field: 'buckets', type: 'quantitative' },
+          y: { field: 'min', type: 'quantitative' },
+          y2: { field: 'max' },
+          color: { field: 'config', type: 'nominal' },
+        },
+      },
+    ],
+    ...FONT,
+  } as TopLevelSpec;
+}
+
+/** Each fix's price against early/none (same cursor setting), per worker count, min–max bars. */
+export function pricesSpec(rows: readonly PriceRow[], workers: readonly number[]): TopLevelSpec {
+  const values = rows
+    .filter((r) => r.baseline.startsWith('early/none') && workers.includes(r.workers))
+    .map((r) => ({
+      config: r.label, workers: `${r.workers} worker${r.workers === 1 ? '' : 's'}`,
+      price: r.price.median * 100, min: r.price.min * 100, max: r.price.max * 100,
+    }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Price of each fix', subtitle: 'throughput lost vs early/none with the same cursor setting, same rounds (%); bars min–max' },
+    data: { values },
+    width: 420,
+    height: { step: 12 },
+    layer: [
+      {
+        mark: { type: 'bar' },
+        encoding: {
+          y: { field: 'config', type: 'nominal', title: null },
+          yOffset: { field: 'workers', type: 'nominal' },
+          x: { field: 'price', type: 'quantitative', title: 'price (% of early/none throughput; negative = faster)' },
+          color: { field: 'workers', type: 'nominal', title: 'workers' },
+        },
+      },
+      {
+        mark: { type: 'rule' },
+        encoding: {
+          y: { field: 'config', type: 'nominal' },
+          yOffset: { field: 'workers', type: 'nominal' },
+          x: { field: 'min', type: 'quantitative' },
+          x2: { field: 'max' },
+        },
+      },
+    ],
+    ...FONT,
+  } as TopLevelSpec;
+}

@@ -1,0 +1,174 @@
+/**
+ * The benchmark workload: one allocate + write + put + free cycle, the unit every allocator figure
+ * here is counted in, shared by the single-thread benchmarks and the bench workers so that both
+ * measure exactly the same path.
+ *
+ * Filesystems are made with `discard: false`: a freed bucket goes straight back to free with gen + 1,
+ * so each cycle is one allocation and leaves the device as it found it. With discards on, every freed
+ * bucket would wait in need_discard until a discard step; without one in the loop they pile up and
+ * the early scan walks over more of them each cycle (the cost would grow with the cycle count, not
+ * with the configuration), and with one in the loop its cost would be charged to every
+ * configuration alike. The only discard here is the recovery one in `CycleRunner` for a run whose
+ * racy allocations left buckets in need_discard (an unfixed allocator at several workers).
+ */
+import { AllocError, StaleHandleError } from '../alloc/errors.js';
+import { createFilesystem, type Filesystem } from '../alloc/filesystem.js';
+import { Dev } from '../alloc/device.js';
+import { ALLOCATORS, FIXES, type AllocatorKind, type FixKind } from '../alloc/types.js';
+
+export interface AllocConfig {
+  allocator: AllocatorKind;
+  fix: FixKind;
+  cursorFix: boolean;
+}
+
+/** Every allocator × fix × cursor setting (12), in a stable order. */
+export const ALL_CONFIGS: readonly AllocConfig[] = ALLOCATORS.flatMap((allocator) =>
+  [false, true].flatMap((cursorFix) => FIXES.map((fix) => ({ allocator, fix, cursorFix }))));
+
+/** "early/none", "early/seqlock+cursor": the name a configuration has in every table and chart. */
+export function configLabel(c: AllocConfig): string {
+  return `${c.allocator}/${c.fix}${c.cursorFix ? '+cursor' : ''}`;
+}
+
+export interface CycleFsOptions {
+  buckets: number;
+  bucketSectors: number;
+  /** Fraction of buckets filled with data before the benchmark (so a scan must walk over them). */
+  fill?: number;
+  openBuckets?: number;
+  /** Threads that will attach (plus one for the filler). */
+  threads?: number;
+  lockTimeoutMs?: number;
+}
+
+/** A filesystem for the cycle benchmark: discard off (see above), room for the fill's extents. */
+export function createCycleFs(config: AllocConfig, o: CycleFsOptions): Filesystem {
+  const fill = o.fill ?? 0;
+  const fs = createFilesystem({
+    ...config,
+    buckets: o.buckets,
+    bucketSectors: o.bucketSectors,
+    openBuckets: o.openBuckets ?? 1024,
+    discard: false,
+    // The fill's extents plus plenty of free slots, so the per-thread claim search stays short.
+    extents: Math.min(1 << 24, Math.max(4096, 2 * o.buckets)),
+    maxThreads: (o.threads ?? 1) + 2,
+    lockTimeoutMs: o.lockTimeoutMs ?? 10_000,
+  });
+  if (fill > 0) fillDevice(fs, fill);
+  return fs;
+}
+
+/**
+ * Fills the first `fraction` of the device with one full-bucket extent each: the shape an allocator
+ * leaves behind, a prefix of used buckets that an early scan from bucket 0 must walk over.
+ *
+ * Filling through the configuration under test would cost O(n²) for the early scan without the
+ * cursor fix (hours at a million buckets), and a filesystem refuses an attachment configured with
+ * other rules. So the fill is written through the public API into a twin filesystem of identical
+ * layout configured as freelist + cursor (O(n)), and its memory image is copied into `fs`: every
+ * section but the per-thread counters, and every device word but those that describe `fs` itself (how it
+ * was created, who is attached). The result is state the allocator itself wrote; small devices are fsck'd
+ * to prove the copy whole. Call before any other thread attaches. The shared cursor ends at the end
+ * of the fill, where a cursor-fixed allocator would have left it.
+ */
+export function fillDevice(fs: Filesystem, fraction: number): number {
+  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`fill: must be a number in [0, 1), got ${String(fraction)}`);
+  const count = Math.floor(fs.config.buckets * fraction);
+  if (count === 0) return 0;
+  const twin = createFilesystem({ ...fs.config, allocator: 'freelist', fix: 'none', cursorFix: true, freelistLookup: 'locked' });
+  if (twin.region.layout.hash !== fs.region.layout.hash) throw new Error('fill: the twin filesystem has a different layout');
+  const S = fs.config.bucketSectors;
+  for (let i = 0; i < count; i++) {
+    const ob = twin.allocBucket();
+    if (ob === null) throw new Error(`fill: allocation ${i} of ${count} failed`);
+    twin.write(ob, S);
+    twin.put(ob);
+  }
+  for (const section of fs.region.layout.sections) {
+    if (section.name === 'counters') continue;
+    const from = twin.region.i32(section.name);
+    const to = fs.region.i32(section.name);
+    if (section.name === 'device') {
+      // The cursors and op ids, and everything from the freelist lock on (slot list, usage, errors);
+      // not the words between, which describe the filesystem and its attached threads.
+      for (const w of [Dev.cursor, Dev.discardCursor, Dev.opSeq]) to[w] = from[w]!;
+      to.set(from.subarray(Dev.freelistLock), Dev.freelistLock);
+    } else {
+      to.set(from);
+    }
+  }
+  if (fs.config.buckets <= 1 << 14) {
+    const report = fs.fsck({ maxErrors: 3 });
+    if (!report.ok) throw new Error(`fill: fsck after the copy found ${report.errorCount} violation(s): ${JSON.stringify(report.errors)}`);
+  }
+  return count;
+}
+
+export interface CycleCounts {
+  cycles: number;
+  /** Allocations that returned a bucket. */
+  allocations: number;
+  /** Allocations whose commit hit an AllocError (duplicate backpointer, type or gen mismatch). */
+  racy: number;
+  /** allocBucket returned null (device or open-bucket reserve exhausted). */
+  allocFailures: number;
+  /** Frees refused as stale (only after corruption: another writer's extent state). */
+  staleFrees: number;
+}
+
+/** Runs cycles on one thread's Filesystem and counts what happened. */
+export class CycleRunner {
+  readonly fs: Filesystem;
+  readonly sectors: number;
+  readonly counts: CycleCounts = { cycles: 0, allocations: 0, racy: 0, allocFailures: 0, staleFrees: 0 };
+
+  constructor(fs: Filesystem, writeSectors = 4) {
+    this.fs = fs;
+    this.sectors = Math.max(1, Math.min(writeSectors, fs.config.bucketSectors));
+  }
+
+  /** One allocate + write + put + free. */
+  cycle(): void {
+    const fs = this.fs;
+    const c = this.counts;
+    c.cycles++;
+    const ob = fs.allocBucket();
+    if (ob === null) {
+      c.allocFailures++;
+      // Recovery only: racy runs can strand buckets in need_discard (their writer still had them open).
+      fs.discard(64);
+      return;
+    }
+    c.allocations++;
+    let extent;
+    try {
+      extent = fs.write(ob, this.sectors);
+    } catch (e) {
+      if (!(e instanceof AllocError)) throw e;
+      c.racy++;
+      extent = e.extent;
+    }
+    fs.put(ob);
+    try {
+      fs.free(extent);
+    } catch (e) {
+      if (!(e instanceof StaleHandleError)) throw e;
+      c.staleFrees++;
+    }
+  }
+
+  /** The four phases apart, for counting Atomics per phase. Leaves the device as it found it. */
+  phases(): { alloc: () => unknown; write: () => unknown; put: () => unknown; free: () => unknown } {
+    const fs = this.fs;
+    let ob: ReturnType<Filesystem['allocBucket']> = null;
+    let extent: ReturnType<Filesystem['write']> | null = null;
+    return {
+      alloc: () => { ob = fs.allocBucket(); if (ob === null) throw new Error('phases: allocation failed'); },
+      write: () => { extent = fs.write(ob!, this.sectors); },
+      put: () => { fs.put(ob!); },
+      free: () => { fs.free(extent!); },
+    };
+  }
+}

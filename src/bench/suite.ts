@@ -1,0 +1,208 @@
+/**
+ * The whole benchmark session behind `sab-alloc bench`: a plan (full, quick, or the test's tiny
+ * one), an up-front duration estimate, the sections in order (micro → size → scaling → race; the
+ * single-thread ones first, before any worker exists), and one result object holding the machine,
+ * the seed, the plan and every sample.
+ *
+ * Workers are started once, before the first timed round of the worker sections, and terminated
+ * in a finally whatever happens.
+ */
+import os from 'node:os';
+import { randomSeed } from '../shared/prng.js';
+import { ConfigError } from '../shared/validate.js';
+import { runMicro, MICRO_GROUPS, type MicroGroup, type MicroResult } from './micro.js';
+import { runSizeSweep, type SizeResult } from './size-sweep.js';
+import { runScaling, type ScalingResult } from './scaling.js';
+import { FULL_DELAYS_NS, runRaceSweep, type RaceResult } from './race-sweep.js';
+import { startBenchPool } from './pool.js';
+import { pricesFromCycles, pricesFromScaling, type PriceRow } from './prices.js';
+import { ALL_CONFIGS } from './cycle.js';
+
+export type Section = 'micro' | 'scaling' | 'race' | 'size';
+export const SECTIONS: readonly Section[] = ['micro', 'scaling', 'race', 'size'];
+export type PlanKind = 'full' | 'quick' | 'tiny';
+
+export interface BenchPlan {
+  kind: PlanKind;
+  sections: Section[];
+  micro: { rounds: number; timeMs: number; warmupMs: number; countCalls: number; groups: MicroGroup[] };
+  size: { sizes: number[]; rounds: number; timeMs: number; warmupMs: number; fill: number };
+  scaling: { workers: number[]; rounds: number; durationMs: number; warmupMs: number };
+  race: { delaysNs: number[]; workers: number[]; rounds: number; durationMs: number; probability: number };
+}
+
+export function makePlan(kind: PlanKind, sections: readonly Section[] = SECTIONS): BenchPlan {
+  const only = SECTIONS.filter((s) => sections.includes(s));
+  if (only.length === 0) throw new ConfigError('only', `must name at least one of ${SECTIONS.join(', ')}`);
+  const groups = [...MICRO_GROUPS];
+  if (kind === 'full') {
+    return {
+      kind, sections: only,
+      micro: { rounds: 10, timeMs: 60, warmupMs: 50, countCalls: 1000, groups },
+      size: { sizes: [1 << 10, 1 << 14, 1 << 16, 1 << 18, 1 << 20], rounds: 7, timeMs: 60, warmupMs: 30, fill: 0.5 },
+      scaling: { workers: [1, 2, 4, 8], rounds: 7, durationMs: 200, warmupMs: 100 },
+      race: { delaysNs: [...FULL_DELAYS_NS], workers: [1, 2, 4, 8], rounds: 2, durationMs: 400, probability: 1 },
+    };
+  }
+  if (kind === 'quick') {
+    return {
+      kind, sections: only,
+      micro: { rounds: 5, timeMs: 25, warmupMs: 20, countCalls: 300, groups },
+      size: { sizes: [1 << 10, 1 << 16, 1 << 20], rounds: 5, timeMs: 30, warmupMs: 10, fill: 0.5 },
+      scaling: { workers: [1, 2, 4], rounds: 5, durationMs: 80, warmupMs: 40 },
+      race: { delaysNs: [...FULL_DELAYS_NS], workers: [1, 4], rounds: 1, durationMs: 100, probability: 1 },
+    };
+  }
+  // tiny: the test's smoke run. Every section and file, minimal time.
+  return {
+    kind, sections: only,
+    micro: { rounds: 1, timeMs: 4, warmupMs: 1, countCalls: 10, groups },
+    size: { sizes: [1 << 10, 1 << 12], rounds: 1, timeMs: 4, warmupMs: 1, fill: 0.5 },
+    scaling: { workers: [1, 2], rounds: 1, durationMs: 25, warmupMs: 0 },
+    race: { delaysNs: [0, 10_000], workers: [1, 2], rounds: 1, durationMs: 25, probability: 1 },
+  };
+}
+
+/** Seconds each section should take: its timed budget plus measured overheads (fills, fsck, RPC). */
+export function estimateSections(p: BenchPlan): Record<Section, number> {
+  const microTasks = 6 + 6 + 1 + 6 + ALL_CONFIGS.length;
+  const micro = microTasks * (p.micro.rounds * p.micro.timeMs + p.micro.warmupMs) / 1000 + microTasks * p.micro.countCalls * 3e-6 + 0.5;
+  // Filling half a device costs ~2 µs per bucket per configuration; counting an O(n) scan a few calls.
+  const size = p.size.sizes.reduce((a, n) => a + 4 * (n * 0.5 * 2e-6 + p.size.rounds * p.size.timeMs / 1000 + 0.05) + n * 2e-7, 0);
+  const runOverhead = 0.015;
+  const scaling = p.scaling.rounds * p.scaling.workers.length * ALL_CONFIGS.length * (p.scaling.durationMs / 1000 + runOverhead)
+    + ALL_CONFIGS.length * (p.scaling.warmupMs / 1000 + runOverhead);
+  const race = p.race.rounds * p.race.delaysNs.length * p.race.workers.length * 4 * (p.race.durationMs / 1000 + runOverhead + 0.01);
+  const pool = 1.5;
+  const all: Record<Section, number> = { micro, size, scaling: scaling + pool, race: race + pool };
+  for (const s of SECTIONS) if (!p.sections.includes(s)) all[s] = 0;
+  return all;
+}
+
+export function estimateSeconds(p: BenchPlan): number {
+  return Object.values(estimateSections(p)).reduce((a, b) => a + b, 0);
+}
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  availableParallelism: number;
+  node: string;
+  platform: string;
+  release: string;
+  arch: string;
+  totalMemGiB: number;
+  /** ISO date the run started. */
+  date: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    node: process.version,
+    platform: os.platform(),
+    release: os.release(),
+    arch: os.arch(),
+    totalMemGiB: Math.round(os.totalmem() / 2 ** 30),
+    date: new Date().toISOString(),
+  };
+}
+
+export const RESULT_SCHEMA = 'sab-alloc/bench@1';
+
+export interface BenchResult {
+  schema: typeof RESULT_SCHEMA;
+  machine: MachineInfo;
+  seed: number;
+  plan: BenchPlan;
+  estimatedSeconds: number;
+  durationMs: number;
+  sectionMs: Partial<Record<Section, number>>;
+  micro?: MicroResult;
+  size?: SizeResult;
+  scaling?: ScalingResult;
+  race?: RaceResult;
+  /** Fix prices: from the scaling sweep (workers) and from the micro cycle figures (one thread). */
+  prices?: { scaling: PriceRow[]; cycle: PriceRow[] };
+}
+
+export interface SuiteHooks {
+  /** Progress in estimated seconds of work done, of the total; `label` says what is running. */
+  onProgress?: (doneS: number, totalS: number, label: string) => void;
+  onSection?: (section: Section, estimateS: number) => void;
+}
+
+export interface SuiteOptions {
+  plan: BenchPlan;
+  seed?: number;
+}
+
+export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Promise<BenchResult> {
+  const plan = o.plan;
+  const seed = o.seed ?? randomSeed();
+  const est = estimateSections(plan);
+  const totalS = estimateSeconds(plan);
+  const t0 = performance.now();
+  const result: BenchResult = {
+    schema: RESULT_SCHEMA, machine: machineInfo(), seed, plan, estimatedSeconds: totalS, durationMs: 0, sectionMs: {},
+  };
+  let before = 0;
+  const progress = (section: Section, fraction: number, label: string): void => {
+    hooks.onProgress?.(before + est[section] * Math.min(1, fraction), totalS, label);
+  };
+  const section = async (s: Section, run: () => Promise<void> | void): Promise<void> => {
+    if (!plan.sections.includes(s)) return;
+    hooks.onSection?.(s, est[s]);
+    const ts = performance.now();
+    await run();
+    result.sectionMs[s] = performance.now() - ts;
+    before += est[s];
+    hooks.onProgress?.(before, totalS, `${s} done`);
+  };
+
+  await section('micro', () => {
+    const m = plan.micro;
+    const perRound = 6 + 6 + 1 + 6 + ALL_CONFIGS.length;
+    let n = 0;
+    result.micro = runMicro({
+      ...m, seed,
+      onTask: (_r, task) => progress('micro', ++n / (perRound * m.rounds), `micro: ${task}`),
+    });
+  });
+  await section('size', () => {
+    const z = plan.size;
+    let n = 0;
+    const total = z.sizes.length * 4 * z.rounds;
+    result.size = runSizeSweep({
+      ...z, seed,
+      onSize: (b) => progress('size', n / total, `size: filling ${b.toLocaleString('en-US')} buckets`),
+      onTask: (_r, task) => progress('size', ++n / total, `size: ${task}`),
+    });
+  });
+  const needPool = plan.sections.includes('scaling') || plan.sections.includes('race');
+  if (needPool) {
+    const size = Math.max(...(plan.sections.includes('scaling') ? plan.scaling.workers : [1]), ...(plan.sections.includes('race') ? plan.race.workers : [1]));
+    const bp = await startBenchPool(size, seed);
+    try {
+      await section('scaling', async () => {
+        result.scaling = await runScaling(bp, { ...plan.scaling, seed, onRun: (d, t, l) => progress('scaling', d / t, `scaling: ${l}`) });
+      });
+      await section('race', async () => {
+        result.race = await runRaceSweep(bp, { ...plan.race, seed, onRun: (d, t, l) => progress('race', d / t, `race: ${l}`) });
+      });
+    } finally {
+      await bp.terminate();
+    }
+  }
+  if (result.scaling || result.micro) {
+    result.prices = {
+      scaling: result.scaling ? pricesFromScaling(result.scaling) : [],
+      cycle: result.micro ? pricesFromCycles(result.micro) : [],
+    };
+  }
+  result.durationMs = performance.now() - t0;
+  return result;
+}

@@ -1,0 +1,43 @@
+/**
+ * A tiny benchmark run end to end: real workers, every section, every file written. The `tiny`
+ * plan is the quick plan shrunk to milliseconds per configuration; nothing here asserts a speed.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePlan, runBenchSuite, RESULT_SCHEMA, type BenchResult } from '../src/bench/suite.js';
+import { writeReport } from '../src/bench/report.js';
+import { ALL_CONFIGS } from '../src/bench/cycle.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sab-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sab-alloc bench (tiny)', () => {
+  it('runs every section with real workers and writes JSON, Markdown and charts', async () => {
+    const progress: number[] = [];
+    const result = await runBenchSuite({ plan: makePlan('tiny'), seed: 7 }, { onProgress: (done) => progress.push(done) });
+    expect(result.schema).toBe(RESULT_SCHEMA);
+    expect(result.seed).toBe(7);
+    expect(result.micro!.entries.filter((e) => e.group === 'cycle')).toHaveLength(ALL_CONFIGS.length);
+    expect(result.scaling!.points).toHaveLength(ALL_CONFIGS.length * 2);
+    for (const p of result.scaling!.points) expect(p.throughput.median).toBeGreaterThan(0);
+    // The fixes never hand a bucket out twice: zero racy allocations, fsck clean, under any delay.
+    for (const p of result.race!.points.filter((x) => x.config.fix !== 'none' || x.config.allocator === 'freelist')) {
+      expect(p.racy, p.label).toBe(0);
+      expect(p.fsckFailures, p.label).toBe(0);
+      expect(p.allocations).toBeGreaterThan(0);
+    }
+    expect(result.size!.points).toHaveLength(4 * 2);
+    expect(progress.length).toBeGreaterThan(0);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]!);
+
+    const files = await writeReport(result, dir);
+    for (const f of [files.json, files.report, ...files.charts]) expect(existsSync(f), f).toBe(true);
+    expect(files.charts.map((c) => c.split('/').pop()).sort()).toEqual(['prices.svg', 'race.svg', 'scaling.svg', 'size.svg']);
+    const back = JSON.parse(readFileSync(files.json, 'utf8')) as BenchResult;
+    expect(back.machine.cores).toBeGreaterThan(0);
+    expect(back.scaling!.points[0]!.throughput.samples.length).toBe(1);
+    expect(readFileSync(files.report, 'utf8')).toContain('## Scaling');
+  }, 60_000);
+});
