@@ -290,7 +290,7 @@ function targets(unc: Awaited<ReturnType<typeof uncontended>>, cont: ContendedCe
       target: `${kind}: 4-worker throughput ≥ 60% of 2-worker`,
       measured: `${(ratio * 100).toFixed(0)}% (${fmtRate(four.median)} vs ${fmtRate(two.median)})`,
       pass,
-      note: pass ? '' : `4 workers on ${availableParallelism()} cores: a holder descheduled mid-section stalls every waiter; ${four.parksPerPair.toFixed(3)} parks per pair at 4 workers vs ${two.parksPerPair.toFixed(3)} at 2`,
+      note: pass ? '' : `4 workers on ${availableParallelism()} cores: a holder descheduled mid-section stalls every waiter until it runs again; rounds spread ${fmtRate(four.min)}–${fmtRate(four.max)} (4) and ${fmtRate(two.min)}–${fmtRate(two.max)} (2), so compare with other runs before tuning`,
     });
   }
   return out;
