@@ -8,7 +8,7 @@ import { summarize } from '../src/bench/stats.js';
 import { ALL_CONFIGS, configLabel } from '../src/bench/cycle.js';
 import { buildReport } from '../src/bench/report.js';
 import { compareResults, figures } from '../src/bench/compare.js';
-import { pricesFromScaling } from '../src/bench/prices.js';
+import { pricesFromCycles, pricesFromScaling } from '../src/bench/prices.js';
 import { makePlan, RESULT_SCHEMA, type BenchResult } from '../src/bench/suite.js';
 import { raceRate } from '../src/torture/rates.js';
 import { registerBenchCommand } from '../src/cli/bench-command.js';
@@ -30,13 +30,14 @@ function synthetic(scale = 1): BenchResult {
   };
   const raw = { load: 10, store: 10, add: 12, compareExchange: 12, plainRead: 0.7, emptyCall: 2 };
   const count = (n: number) => ({ total: n, byMethod: { load: n }, calls: 10 });
-  return {
+  const r: BenchResult = {
     schema: RESULT_SCHEMA,
-    machine: { cpuModel: 'Test CPU', cores: 2, availableParallelism: 2, node: 'v20.0.0', platform: 'linux', release: 'x', arch: 'x64', totalMemGiB: 8, date: '2026-01-01T00:00:00.000Z' },
+    machine: { cpuModel: 'Test CPU', cores: 2, availableParallelism: 2, node: 'v20.0.0', platform: 'linux', release: 'x', arch: 'x64', totalMemGiB: 8, date: '2026-01-01T00:00:00.000Z', loadAvgStart: 0.5 },
     seed: 42,
     plan: makePlan('quick'),
     estimatedSeconds: 60,
     durationMs: 55_000,
+    loadAvgEnd: 0.7,
     sectionMs: {},
     micro: {
       raw,
@@ -69,8 +70,9 @@ function synthetic(scale = 1): BenchResult {
         };
       }))),
     },
-    prices: { scaling: pricesFromScaling(scaling), cycle: [] },
   };
+  r.prices = { scaling: pricesFromScaling(scaling), cycle: pricesFromCycles(r.micro!) };
+  return r;
 }
 
 /** Tag balance, one root <svg>, no stray '<': enough to catch a broken or truncated document. */
@@ -107,6 +109,8 @@ describe('bench report', () => {
     for (const c of SIZE_CONFIGS) expect(charts['size.svg']).toContain(`>${configLabel(c)}<`);
     expect(charts['prices.svg']).toContain('>early/seqlock<');
     expect(charts['prices.svg']).toContain('>early/keylock+cursor<');
+    expect(charts['prices.svg']).toContain('>1 thread, in-process<');
+    expect(charts['prices.svg']).toContain('>4 workers<');
   });
 
   it('writes a Markdown report with every configuration in its tables', async () => {

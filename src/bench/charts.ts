@@ -140,37 +140,44 @@ export function sizeSpec(z: SizeResult): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-/** Each fix's price against early/none (same cursor setting), per worker count, min–max bars. */
-export function pricesSpec(rows: readonly PriceRow[], workers: readonly number[]): TopLevelSpec {
-  const values = rows
-    .filter((r) => r.baseline.startsWith('early/none') && workers.includes(r.workers))
-    .map((r) => ({
-      config: r.label, workers: `${r.workers} worker${r.workers === 1 ? '' : 's'}`,
-      price: r.price.median * 100, min: r.price.min * 100, max: r.price.max * 100,
-    }));
+/**
+ * Each configuration's price against early/none (same cursor setting): one thread in-process (the
+ * micro cycle figures) and the scaling sweep at 1 and 4 workers. Bars: interquartile range (the
+ * min–max of a noisy multi-worker sweep would hide every bar; it is in the tables).
+ */
+export function pricesSpec(p: { scaling: readonly PriceRow[]; cycle: readonly PriceRow[] }, workers: readonly number[]): TopLevelSpec {
+  const row = (r: PriceRow, series: string) => ({
+    config: r.label, series, price: r.price.median * 100, q1: r.price.q1 * 100, q3: r.price.q3 * 100,
+  });
+  const values = [
+    ...p.cycle.filter((r) => r.baseline.startsWith('early/none')).map((r) => row(r, '1 thread, in-process')),
+    ...p.scaling.filter((r) => r.baseline.startsWith('early/none') && workers.includes(r.workers))
+      .map((r) => row(r, `${r.workers} worker${r.workers === 1 ? '' : 's'}`)),
+  ];
+  const order = ['1 thread, in-process', ...workers.map((w) => `${w} worker${w === 1 ? '' : 's'}`)];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Price of each fix', subtitle: 'throughput lost vs early/none with the same cursor setting, same rounds (%); bars min–max' },
+    title: { text: 'Price of each fix', subtitle: 'time or throughput lost vs early/none with the same cursor setting, same rounds (%); median, bars IQR' },
     data: { values },
     width: 420,
-    height: { step: 12 },
+    height: { step: 14 },
     layer: [
       {
         mark: { type: 'bar' },
         encoding: {
           y: { field: 'config', type: 'nominal', title: null },
-          yOffset: { field: 'workers', type: 'nominal' },
-          x: { field: 'price', type: 'quantitative', title: 'price (% of early/none throughput; negative = faster)' },
-          color: { field: 'workers', type: 'nominal', title: 'workers' },
+          yOffset: { field: 'series', type: 'nominal', sort: order },
+          x: { field: 'price', type: 'quantitative', title: 'price (%; negative = faster than early/none)' },
+          color: { field: 'series', type: 'nominal', title: null, sort: order, scale: { scheme: 'category10' } },
         },
       },
       {
         mark: { type: 'rule' },
         encoding: {
           y: { field: 'config', type: 'nominal' },
-          yOffset: { field: 'workers', type: 'nominal' },
-          x: { field: 'min', type: 'quantitative' },
-          x2: { field: 'max' },
+          yOffset: { field: 'series', type: 'nominal', sort: order },
+          x: { field: 'q1', type: 'quantitative' },
+          x2: { field: 'q3' },
         },
       },
     ],

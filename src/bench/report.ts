@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { raceRate, formatRate } from '../torture/rates.js';
-import { fmt, fmtPct, fmtSummary } from './stats.js';
+import { fmt, fmtPct, fmtPctRange, fmtSummary, pct } from './stats.js';
 import { fmtAtomics } from './atomics-count.js';
 import { atomicsNs, type MicroResult } from './micro.js';
 import { configLabel } from './cycle.js';
@@ -82,13 +82,14 @@ function cycleSection(m: MicroResult, prices: readonly PriceRow[]): string {
 
 export function priceRowsMd(rows: readonly PriceRow[]): string[][] {
   return rows.map((r) => [
-    r.label, r.baseline, String(r.workers), fmtSummary(r.ratio), fmtPct(r.price),
+    r.label, r.baseline, String(r.workers), fmtSummary(r.ratio), pct(r.price.median),
+    r.price.n === 0 ? 'n/a' : fmtPctRange(r.price.q1, r.price.q3), r.price.n === 0 ? 'n/a' : fmtPctRange(r.price.min, r.price.max),
     r.target === null ? '' : `≤ ${Math.round(r.target * 100)}%`,
     r.met === null ? '' : r.met ? 'yes' : 'no',
   ]);
 }
 
-export const PRICE_HEADERS = ['configuration', 'baseline', 'workers', 'throughput ratio median (min–max)', 'price median (min … max)', 'target', 'met'];
+export const PRICE_HEADERS = ['configuration', 'baseline', 'workers', 'throughput ratio median (min–max)', 'price median', 'price IQR', 'price min … max', 'target', 'met'];
 
 function pricesSection(r: BenchResult, chart: string | null): string {
   const p = r.prices!;
@@ -190,14 +191,17 @@ export async function buildReport(r: BenchResult, chartDir = CHART_DIR): Promise
   if (r.scaling) charts['scaling.svg'] = await renderSvg(scalingSpec(r.scaling));
   if (r.race) charts['race.svg'] = await renderSvg(raceSpec(r.race));
   if (r.size) charts['size.svg'] = await renderSvg(sizeSpec(r.size));
-  const priceWorkers = r.scaling ? r.scaling.workers.filter((w) => w === 1 || w === 4) : [];
-  if (r.prices && r.prices.scaling.length > 0) {
-    charts['prices.svg'] = await renderSvg(pricesSpec(r.prices.scaling, priceWorkers.length > 0 ? priceWorkers : r.scaling!.workers));
+  if (r.prices && (r.prices.scaling.length > 0 || r.prices.cycle.length > 0)) {
+    const ws = r.scaling ? r.scaling.workers.filter((w) => w === 1 || w === 4) : [];
+    charts['prices.svg'] = await renderSvg(pricesSpec(r.prices, ws.length > 0 ? ws : (r.scaling?.workers ?? [])));
   }
   const md: string[] = [
     '# sab-alloc benchmark report', '',
     `Machine: ${machineLine(r)}.`, '',
-    `Plan: ${r.plan.kind} (${r.plan.sections.join(', ')}); seed ${r.seed}; took ${fmt(r.durationMs / 1000)} s (estimated ${fmt(r.estimatedSeconds)} s).`, '',
+    `Plan: ${r.plan.kind} (${r.plan.sections.join(', ')}); seed ${r.seed}; took ${fmt(r.durationMs / 1000)} s (estimated ${fmt(r.estimatedSeconds)} s). `
+    + `Load average (1 min) ${fmt(r.machine.loadAvgStart ?? NaN)} at the start, ${fmt(r.loadAvgEnd ?? NaN)} at the end`
+    + `${Math.max(r.machine.loadAvgStart ?? 0, r.loadAvgEnd ?? 0) > r.machine.cores
+      ? ` — above the ${r.machine.cores} cores: other work shared the machine, so read the spreads, not just the medians.` : '.'}`, '',
     'Every figure is the median over interleaved rounds (each round measures every configuration once, in a shuffled order) '
     + 'with its min–max across rounds; the JSON file holds every sample. Speed is measured here, never asserted in tests.', '',
   ];

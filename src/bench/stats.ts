@@ -48,9 +48,19 @@ export function fmt(x: number, digits = 3): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
-/** "+2.1% (−0.5 … +4.0%)" for a price expressed as a fraction. */
+/** "+2.1%" for a fraction. */
+export function pct(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  return `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}%`;
+}
+
+/** "+2.1% (−0.5 … +4.0%)" for a price expressed as a fraction: median (min … max). */
 export function fmtPct(s: Summary): string {
   if (s.n === 0) return 'n/a';
-  const p = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}%`;
-  return `${p(s.median)} (${p(s.min)} … ${p(s.max)})`;
+  return `${pct(s.median)} (${pct(s.min)} … ${pct(s.max)})`;
+}
+
+/** "−0.5 … +4.0%": the interquartile range of a fraction. */
+export function fmtPctRange(lo: number, hi: number): string {
+  return `${pct(lo)} … ${pct(hi)}`;
 }

@@ -40,7 +40,7 @@ export function makePlan(kind: PlanKind, sections: readonly Section[] = SECTIONS
       kind, sections: only,
       micro: { rounds: 10, timeMs: 60, warmupMs: 50, countCalls: 1000, groups },
       size: { sizes: [1 << 10, 1 << 14, 1 << 16, 1 << 18, 1 << 20], rounds: 7, timeMs: 60, warmupMs: 30, fill: 0.5 },
-      scaling: { workers: [1, 2, 4, 8], rounds: 7, durationMs: 200, warmupMs: 100 },
+      scaling: { workers: [1, 2, 4, 8], rounds: 12, durationMs: 120, warmupMs: 100 },
       race: { delaysNs: [...FULL_DELAYS_NS], workers: [1, 2, 4, 8], rounds: 2, durationMs: 400, probability: 1 },
     };
   }
@@ -94,6 +94,8 @@ export interface MachineInfo {
   totalMemGiB: number;
   /** ISO date the run started. */
   date: string;
+  /** 1-minute load average when the run started (other work on a shared machine skews every figure). */
+  loadAvgStart: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -108,6 +110,7 @@ export function machineInfo(): MachineInfo {
     arch: os.arch(),
     totalMemGiB: Math.round(os.totalmem() / 2 ** 30),
     date: new Date().toISOString(),
+    loadAvgStart: os.loadavg()[0]!,
   };
 }
 
@@ -120,6 +123,8 @@ export interface BenchResult {
   plan: BenchPlan;
   estimatedSeconds: number;
   durationMs: number;
+  /** 1-minute load average when the run ended. */
+  loadAvgEnd: number;
   sectionMs: Partial<Record<Section, number>>;
   micro?: MicroResult;
   size?: SizeResult;
@@ -147,7 +152,7 @@ export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Pr
   const totalS = estimateSeconds(plan);
   const t0 = performance.now();
   const result: BenchResult = {
-    schema: RESULT_SCHEMA, machine: machineInfo(), seed, plan, estimatedSeconds: totalS, durationMs: 0, sectionMs: {},
+    schema: RESULT_SCHEMA, machine: machineInfo(), seed, plan, estimatedSeconds: totalS, durationMs: 0, loadAvgEnd: 0, sectionMs: {},
   };
   let before = 0;
   const progress = (section: Section, fraction: number, label: string): void => {
@@ -204,5 +209,6 @@ export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Pr
     };
   }
   result.durationMs = performance.now() - t0;
+  result.loadAvgEnd = os.loadavg()[0]!;
   return result;
 }
