@@ -340,8 +340,18 @@ describe('attachFilesystem', () => {
       const e = thrown(() => attachFilesystem({ ...h, config: { ...h.config, ...patch } } as FilesystemHandle), RegionError);
       expect(e.message, JSON.stringify(patch)).toContain('layout differs from what this build lays out for the same configuration');
     }
-    // A refused attach claimed no thread slot.
-    expect(fs.dev[Dev.threadSlots]).toBe(1);
+    // A refused attach claimed no thread slot: the next attach gets slot 1.
+    expect(attachFilesystem(h).threadSlot).toBe(1);
+  });
+
+  it('refuses a handle whose config keeps the layout but would run other rules over the memory', () => {
+    const fs = createFilesystem(SMALL);
+    const h = fs.handle;
+    for (const patch of [{ allocator: 'freelist' }, { fix: 'keylock' }, { cursorFix: !h.config.cursorFix }, { freelistLookup: 'unlocked' }, { discard: !h.config.discard }, { lockTimeoutMs: 5 }] as const) {
+      const key = Object.keys(patch)[0]!;
+      configError(() => attachFilesystem({ ...h, config: { ...h.config, ...patch } } as FilesystemHandle), `handle.config.${key}`, 'was created with another value');
+    }
+    expect(attachFilesystem(h).threadSlot).toBe(1);
   });
 
   it("refuses one filesystem's config with another's buffers", () => {
@@ -359,10 +369,32 @@ describe('attachFilesystem', () => {
     for (let i = 0; i < 3; i++) {
       configError(() => attachFilesystem(fs.handle), 'maxThreads', 'all 3 thread slots are taken', 'larger maxThreads');
     }
-    expect(fs.dev[Dev.threadSlots]).toBe(3);
     expect(fs.fsck().ok).toBe(true);
     const one = createFilesystem({ ...SMALL, maxThreads: 1 });
     configError(() => attachFilesystem(one.handle), 'maxThreads', 'all 1 thread slots are taken');
+    // detach gives a slot back; the counts it collected stay in the totals.
+    t1.put(t1.allocBucket()!);
+    t1.detach();
+    const t3 = attachFilesystem(fs.handle);
+    expect(t3.threadSlot).toBe(1);
+    expect(fs.stats().counters.allocs).toBe(1);
+  });
+
+  it('allocBucket refuses a misspelled or missing request instead of ignoring it', () => {
+    const fs = createFilesystem(SMALL);
+    configError(() => fs.allocBucket({ datatype: 'btree' } as never), 'request.datatype', 'unknown option');
+    configError(() => fs.allocBucket(null as never), 'request', 'must be an object');
+    expect(fs.fsck().ok).toBe(true);
+  });
+
+  it('a put OpenBucket reports no free sectors, even after its slot is reused', () => {
+    const fs = createFilesystem(SMALL);
+    const ob = fs.allocBucket()!;
+    fs.put(ob);
+    const next = fs.allocBucket()!;
+    expect(next.slot).toBe(ob.slot);
+    expect(ob.sectorsFree).toBe(0);
+    expect(next.sectorsFree).toBe(SMALL.bucketSectors);
   });
 
   it('each attached thread counts into its own counter block; stats sums them', () => {

@@ -206,6 +206,14 @@ const CASES: Record<FsckKind, Case[]> = {
       name: 'free bucket in the need-discard index',
       corrupt: (w) => { setBit(w.fs.region.i32('needDiscard'), w.free); return w.free; },
     },
+    {
+      name: 'bucket holding data flagged need_discard (and indexed as such)',
+      corrupt: (w) => {
+        patchState(w.fs, w.full.bucket, { flags: Flag.need_discard });
+        setBit(w.fs.region.i32('needDiscard'), w.full.bucket);
+        return w.full.bucket;
+      },
+    },
   ],
   extent_out_of_bucket: [
     {
@@ -309,6 +317,10 @@ const CASES: Record<FsckKind, Case[]> = {
     {
       name: "open slot's operation is not the one whose data the bucket holds",
       corrupt: (w) => { slotsOf(w.fs)[w.openData.ob.slot * SLOT_WORDS + Slot.opId] = 5150; return w.openData.ob.bucket; },
+    },
+    {
+      name: 'open slot claims fewer sectors handed out than its extents cover',
+      corrupt: (w) => { slotsOf(w.fs)[w.openData.ob.slot * SLOT_WORDS + Slot.sectorsFree] = S - 1; return w.openData.ob.bucket; },
     },
   ],
   open_hash_corrupt: [

@@ -25,9 +25,10 @@ import {
 
 interface MBucket { gen: number; dirty: number; cached: number; needDiscard: boolean; dirtyType: number }
 
-/** Slots an allocation at this watermark must leave unused: half, a quarter, none (of the usable slots). */
+/** Slots an allocation at this watermark must leave unused: half, a quarter, none (of all slots, slot 0 included, as bcachefs). */
 function reserved(wm: Watermark, usable: number): number {
-  return wm === 'normal' ? Math.floor(usable / 2) : wm === 'btree' ? Math.floor(usable / 4) : 0;
+  const count = usable + 1;
+  return wm === 'normal' ? Math.floor(count / 2) : wm === 'btree' ? Math.floor(count / 4) : 0;
 }
 
 const TYPE_CODE: Record<WriteType, number> = { user: DataType.user, btree: DataType.btree, cached: DataType.cached };
@@ -265,9 +266,11 @@ describe('any command sequence keeps fsck clean and the model exact', () => {
 // ------------------------------------------------------------------ the reserve rule
 
 describe('open-bucket reserve', () => {
-  it('normal leaves floor(usable/2) slots, btree floor(usable/4), reclaim takes all — exactly', () => {
+  it('normal leaves floor(slots/2) unused, btree floor(slots/4), reclaim takes all — exactly (slots counts slot 0, as bcachefs)', () => {
     for (let openBuckets = 4; openBuckets <= 40; openBuckets++) {
       const usable = openBuckets - 1;
+      const half = Math.floor(openBuckets / 2);
+      const quarter = Math.floor(openBuckets / 4);
       const fs = createFilesystem({ buckets: 128, bucketSectors: 4, openBuckets });
       const take = (wm: Watermark): number => {
         let k = 0;
@@ -275,11 +278,11 @@ describe('open-bucket reserve', () => {
         return k;
       };
       const normal = take('normal');
-      expect(normal, `openBuckets ${openBuckets}`).toBe(usable - Math.floor(usable / 2));
+      expect(normal, `openBuckets ${openBuckets}`).toBe(usable - half);
       const btree = take('btree');
-      expect(btree, `openBuckets ${openBuckets}`).toBe(Math.floor(usable / 2) - Math.floor(usable / 4));
+      expect(btree, `openBuckets ${openBuckets}`).toBe(half - quarter);
       const reclaim = take('reclaim');
-      expect(reclaim, `openBuckets ${openBuckets}`).toBe(Math.floor(usable / 4));
+      expect(reclaim, `openBuckets ${openBuckets}`).toBe(quarter);
       expect(fs.stats().openBuckets).toEqual({ inUse: usable, free: 0, slots: usable });
       expect(fs.stats().counters.reserveRefusals).toBe(3);
       expect(fs.stats().counters.allocFailures).toBe(0);

@@ -6,7 +6,9 @@
  *   line 0  [0] cursor          next bucket a scan starts from (cursor fix); racy hint, Atomics
  *           [1] discardCursor   where the discard step resumes
  *           [2] opSeq           last operation id handed out (Atomics.add per allocation)
- *           [3] threadSlots     counter blocks claimed by attached threads
+ *           [4..9] behaviour    allocator, fix, cursorFix, freelistLookup, discard, lockTimeoutMs as
+ *                               created: attach refuses a handle whose config would run other rules
+ *                               over the same memory
  *   line 1  [16] freelist lock  Mutex word guarding every open-bucket slot change and the hash
  *           [17] slotFreeHead   first unused slot (0 = none); changed under the freelist lock
  *           [18] slotFreeCount  unused slots; under the lock, read lock-free for a reserve hint
@@ -21,7 +23,7 @@ export const Dev = {
   cursor: 0,
   discardCursor: 1,
   opSeq: 2,
-  threadSlots: 3,
+  behaviour: 4,
   freelistLock: 16,
   slotFreeHead: 17,
   slotFreeCount: 18,

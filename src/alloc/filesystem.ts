@@ -28,7 +28,7 @@ import { RacePoint, type RaceHook } from './race-points.js';
 import { AllocError, StaleHandleError, type ExtentInfo } from './errors.js';
 import { fsck, type FsckOptions, type FsckReport } from './fsck.js';
 import {
-  DATA_TYPE_NAMES, DataType, ERROR_KIND_NAMES, ErrorKind, Flag, WATERMARKS, WRITE_TYPES,
+  ALLOCATORS, DATA_TYPE_NAMES, DataType, ERROR_KIND_NAMES, ErrorKind, FIXES, FREELIST_LOOKUPS, Flag, WATERMARKS, WRITE_TYPES,
   type DataTypeName, type ErrorKindName, type Watermark, type WriteType,
 } from './types.js';
 
@@ -59,8 +59,9 @@ export class OpenBucket {
     readonly opId: number,
   ) {}
 
-  /** Sectors still free in the bucket (this writer's view). */
+  /** Sectors still free in the bucket (this writer's view); 0 once the bucket has been put. */
   get sectorsFree(): number {
+    if (this.fs.open.field(this.slot, Slot.opId) !== this.opId || this.fs.open.field(this.slot, Slot.valid) !== 1) return 0;
     return this.fs.open.field(this.slot, Slot.sectorsFree);
   }
 }
@@ -117,7 +118,7 @@ export class Filesystem {
     this.open = new OpenBuckets(region.i32('slots'), region.i32('hash'), this.dev, config.openBuckets);
     this.extents = new ExtentTable(region.i32('extents'), config.extents, Math.floor(((placement % config.maxThreads) * config.extents) / config.maxThreads));
     this.errorLog = new ErrorLog(region.i32('errors'), this.dev, config.errorLogSize);
-    this.counters = new CounterBlocks(region.i32('counters'), ALLOC_COUNTERS, config.maxThreads);
+    this.counters = countersOf(region, config);
     this.ctr = this.counters.raw;
     this.ctrBase = this.counters.base(threadSlot);
     this.recordLocks = new RwLockArray(this.records, Rec.lock, RECORD_WORDS, config.buckets, { name: 'bucket record lock' });
@@ -145,6 +146,12 @@ export class Filesystem {
    * wraps once, and applies the configured fix to each candidate.
    */
   allocBucket(request: AllocRequest = {}): OpenBucket | null {
+    if (typeof request !== 'object' || request === null) throw new ConfigError('request', 'must be an object { dataType?, watermark?, owner? }');
+    for (const key in request) {
+      if (key !== 'dataType' && key !== 'watermark' && key !== 'owner') {
+        throw new ConfigError(`request.${key}`, 'unknown option; known options are dataType, watermark, owner');
+      }
+    }
     const dataType = request.dataType ?? 'user';
     const dt = WRITE_CODE[dataType];
     if (dt === undefined) throw new ConfigError('dataType', `must be one of ${WRITE_TYPES.join(', ')}, got ${String(dataType)}`);
@@ -159,6 +166,7 @@ export class Filesystem {
       return null;
     }
     const opId = Atomics.add(this.dev, Dev.opSeq, 1) + 1;
+    if (this.hook !== null) this.hook.at(RacePoint.allocStart, -1, opId, false);
     const n = this.config.buckets;
     let start = this.config.cursorFix ? Atomics.load(this.dev, Dev.cursor) : 0;
     if (start >= n) start = 0;
@@ -559,15 +567,40 @@ export class Filesystem {
   errors(): ErrorEntry[] {
     return this.errorLog.entries();
   }
+
+  /**
+   * Gives this thread's counter block back so another thread can attach (its counts stay in the
+   * totals). Do not use this Filesystem object afterwards.
+   */
+  detach(): void {
+    this.hook = null;
+    this.counters.releaseSlot(this.threadSlot);
+  }
 }
 
-function claimThreadSlot(dev: Int32Array, maxThreads: number): number {
-  const slot = Atomics.add(dev, Dev.threadSlots, 1);
-  if (slot >= maxThreads) {
-    Atomics.sub(dev, Dev.threadSlots, 1);
-    throw new ConfigError('maxThreads', `all ${maxThreads} thread slots are taken; create the filesystem with a larger maxThreads`);
+function claimThreadSlot(counters: CounterBlocks<AllocCounter>, maxThreads: number): number {
+  const slot = counters.claimSlot();
+  if (slot < 0) {
+    throw new ConfigError('maxThreads', `all ${maxThreads} thread slots are taken; detach() filesystems no longer used, or create the filesystem with a larger maxThreads`);
   }
   return slot;
+}
+
+/**
+ * The settings that change behaviour but not layout, as device words: a handle whose config differs
+ * in any of them would run other rules over the same memory, so attach refuses it.
+ */
+const BEHAVIOUR: readonly { key: keyof FilesystemConfig; code: (c: FilesystemConfig) => number }[] = [
+  { key: 'allocator', code: (c) => ALLOCATORS.indexOf(c.allocator) },
+  { key: 'fix', code: (c) => FIXES.indexOf(c.fix) },
+  { key: 'cursorFix', code: (c) => (c.cursorFix ? 1 : 0) },
+  { key: 'freelistLookup', code: (c) => FREELIST_LOOKUPS.indexOf(c.freelistLookup) },
+  { key: 'discard', code: (c) => (c.discard ? 1 : 0) },
+  { key: 'lockTimeoutMs', code: (c) => c.lockTimeoutMs },
+];
+
+function countersOf(region: Region, config: FilesystemConfig): CounterBlocks<AllocCounter> {
+  return new CounterBlocks(region.i32('counters'), ALLOC_COUNTERS, config.maxThreads);
 }
 
 /** Lays out and initialises a filesystem: every bucket free, every open-bucket slot unused. */
@@ -579,7 +612,8 @@ export function createFilesystem(options: FilesystemOptions = {}): Filesystem {
   for (let b = 0; b < config.buckets; b++) free.add(b);
   Atomics.store(dev, Dev.bucketsByType + DataType.free, config.buckets);
   new OpenBuckets(region.i32('slots'), region.i32('hash'), dev, config.openBuckets).init();
-  return new Filesystem(region, config, claimThreadSlot(dev, config.maxThreads));
+  BEHAVIOUR.forEach((b, i) => Atomics.store(dev, Dev.behaviour + i, b.code(config)));
+  return new Filesystem(region, config, claimThreadSlot(countersOf(region, config), config.maxThreads));
 }
 
 export interface AttachOptions {
@@ -599,7 +633,13 @@ export function attachFilesystem(handle: unknown, options: AttachOptions = {}): 
   const h = handle as FilesystemHandle;
   const config = normalizeConfig(h.config);
   const region = attachRegion(h.region, { kind: FILESYSTEM_KIND, version: FILESYSTEM_VERSION, spec: filesystemSpec(config) });
+  const dev = region.i32('device');
+  BEHAVIOUR.forEach((b, i) => {
+    if (Atomics.load(dev, Dev.behaviour + i) !== b.code(config)) {
+      throw new ConfigError(`handle.config.${b.key}`, `is ${JSON.stringify(config[b.key])}, but the filesystem in these buffers was created with another value; attach with its own handle`);
+    }
+  });
   const placement = options.placement === undefined ? undefined : checkInt('placement', options.placement, 0, config.maxThreads - 1);
-  const slot = claimThreadSlot(region.i32('device'), config.maxThreads);
+  const slot = claimThreadSlot(countersOf(region, config), config.maxThreads);
   return new Filesystem(region, config, slot, placement ?? slot);
 }

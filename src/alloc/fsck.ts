@@ -180,6 +180,9 @@ export function fsck(fs: Filesystem, options: FsckOptions = {}): FsckReport {
     }
     if (fs.needDiscard.has(b) !== ((flags & Flag.need_discard) !== 0)) {
       report('need_discard_mismatch', b, `bucket ${b}: need_discard flag ${(flags & Flag.need_discard) !== 0 ? 'set' : 'clear'}, need-discard index ${fs.needDiscard.has(b) ? 'has' : 'lacks'} it`);
+    } else if ((flags & Flag.need_discard) !== 0 && (dirty > 0 || cached > 0)) {
+      // A commit into a bucket waiting for discard cancels the discard; a discard now would lose data.
+      report('need_discard_mismatch', b, `bucket ${b} is flagged need_discard but holds ${dirty} dirty / ${cached} cached sectors`);
     }
 
     // This bucket's extents, by offset.
@@ -223,6 +226,18 @@ export function fsck(fs: Filesystem, options: FsckOptions = {}): FsckReport {
       }
       if (slot !== 0 && egen === gen && ext[e + Ext.opId] !== fs.open.field(slot, Slot.opId)) {
         report('open_bucket_conflict', b, `bucket ${b} is open (slot ${slot}, op ${fs.open.field(slot, Slot.opId)}, owner ${fs.open.field(slot, Slot.owner)}) but holds extent ${id} of op ${ext[e + Ext.opId]} (owner ${ext[e + Ext.owner]})`);
+      }
+    }
+    if (slot !== 0) {
+      // The open bucket hands out sectors in order: everything its operation wrote lies below the
+      // sectors it has given away (a writer killed mid-write may have given away more).
+      const used = S - fs.open.field(slot, Slot.sectorsFree);
+      const opId = fs.open.field(slot, Slot.opId);
+      for (const id of ids) {
+        const e = id * EXTENT_WORDS;
+        if (ext[e + Ext.opId] === opId && ext[e + Ext.offset]! + ext[e + Ext.sectors]! > used) {
+          report('open_bucket_conflict', b, `open slot ${slot} of bucket ${b} says ${used} sectors were handed out, but its extent ${id} ends at sector ${ext[e + Ext.offset]! + ext[e + Ext.sectors]!}`);
+        }
       }
     }
     if (slot !== 0 && fs.open.field(slot, Slot.gen) !== gen) {

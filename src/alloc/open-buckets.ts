@@ -107,10 +107,13 @@ export class OpenBuckets {
     return Atomics.load(this.dev, Dev.slotFreeCount);
   }
 
-  /** Whether an allocation at `watermark` may take a slot when `free` slots are unused. */
+  /**
+   * Whether an allocation at `watermark` may take a slot when `free` slots are unused. The reserve
+   * is a fraction of the whole table, slot 0 included, as bcachefs's OPEN_BUCKETS_COUNT / 2 and / 4.
+   */
   reserveAllows(watermark: number, free: number): boolean {
-    if (watermark === 0) return free > this.usable >>> 1;
-    if (watermark === 1) return free > this.usable >>> 2;
+    if (watermark === 0) return free > this.count >>> 1;
+    if (watermark === 1) return free > this.count >>> 2;
     return free > 0;
   }
 

@@ -8,6 +8,10 @@
  *   slot 1: [c0 c1 … c(n-1) pad… ]
  *   …
  *
+ * The last word of every block is its claim flag (0 free, 1 claimed): `claimSlot` hands a thread
+ * the first free block with one compareExchange per block tried, `releaseSlot` frees it again. A
+ * released block keeps its counts, so totals stay exact across threads that come and go.
+ *
  * Each block has exactly one writer (the thread that owns the slot), which increments with plain
  * typed-array writes: one writer means no lost updates, and aligned Int32 accesses cannot tear.
  * Readers on other threads use Atomics.load and see a recent value while workers run; once a worker
@@ -18,8 +22,9 @@ import { checkInt, ConfigError } from './validate.js';
 
 export const CACHE_LINE_WORDS = 16;
 
+/** Words per block: the counters plus the claim flag, rounded up to whole cache lines. */
 export function counterStride(counters: number): number {
-  return Math.max(1, Math.ceil(counters / CACHE_LINE_WORDS)) * CACHE_LINE_WORDS;
+  return Math.ceil((counters + 1) / CACHE_LINE_WORDS) * CACHE_LINE_WORDS;
 }
 
 /** Words needed for `slots` blocks of `counters` counters each. */
@@ -83,6 +88,20 @@ export class CounterBlocks<Name extends string> {
       for (const n of this.names) out[n] += Atomics.load(this.words, b + this.index[n]);
     }
     return out;
+  }
+
+  /** Claims the first free block for the calling thread; -1 when every block is taken. */
+  claimSlot(): number {
+    for (let s = 0; s < this.slots; s++) {
+      if (Atomics.compareExchange(this.words, s * this.stride + this.stride - 1, 0, 1) === 0) return s;
+    }
+    return -1;
+  }
+
+  releaseSlot(slot: number): void {
+    if (Atomics.compareExchange(this.words, this.base(slot) + this.stride - 1, 1, 0) !== 1) {
+      throw new ConfigError('slot', `counter block ${slot} is not claimed`);
+    }
   }
 
   reset(slot: number): void {
