@@ -58,7 +58,7 @@ describe('free-running torture, 4 workers with small delays at the race points',
 });
 
 describe('controlled schedules', () => {
-  const base: TortureOptions = { workers: 3, ops: 200, seed: 11, schedule: 'pct', depth: 2 };
+  const base: TortureOptions = { workers: 3, ops: 200, seed: 2, schedule: 'pct', depth: 2 };
 
   it('a pct run finds the race and its schedule replays to the identical outcome, twice', async () => {
     const first = await runTorture(base);

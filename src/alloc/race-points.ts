@@ -33,12 +33,14 @@ export const RacePoint = {
   beforeFree: 11,
   /** Event: the commit just done found corruption (logged in the error log, thrown as AllocError). */
   commitFailed: 12,
+  /** An allocation is about to scan: nothing read yet. A scheduling point; not traced. */
+  allocStart: 13,
 } as const;
 
 export type RacePointName = keyof typeof RacePoint;
 export const RACE_POINT_NAMES: readonly RacePointName[] = [
   'candidateRead', 'beforeFreelistLock', 'afterPublish', 'beforeCommit', 'afterCommit', 'beforePut', 'afterPut',
-  'revalidateFailed', 'lockedRereadRefused', 'foundOpen', 'beforeDiscard', 'beforeFree', 'commitFailed',
+  'revalidateFailed', 'lockedRereadRefused', 'foundOpen', 'beforeDiscard', 'beforeFree', 'commitFailed', 'allocStart',
 ];
 export const RACE_POINT_COUNT = RACE_POINT_NAMES.length;
 

@@ -32,7 +32,7 @@
 import { attachRegion, createRegion, type Region, type RegionHandle, type RegionSpec } from '../shared/region.js';
 import { checkInt, checkNumber, checkOneOf, ConfigError } from '../shared/validate.js';
 import { streamRng, type Rng } from '../shared/prng.js';
-import { RACE_POINT_COUNT, RACE_POINT_NAMES, racePointLabel, type RaceHook } from '../alloc/race-points.js';
+import { RACE_POINT_COUNT, RACE_POINT_NAMES, RacePoint, racePointLabel, type RaceHook } from '../alloc/race-points.js';
 import { cpuRelax } from '../locks/common.js';
 
 export const Policy = { none: 0, observe: 1, delay: 2, script: 3, controlled: 4 } as const;
@@ -333,7 +333,7 @@ export class WorkerHook implements RaceHook {
     this.ring[r + 2] = opId;
     const passes = Atomics.load(this.rc.passes, this.passBase + point) + 1;
     Atomics.store(this.rc.passes, this.passBase + point, passes);
-    if (Atomics.load(ctl, Ctl.trace) !== 0) this.record(point, bucket, opId);
+    if (Atomics.load(ctl, Ctl.trace) !== 0 && point !== RacePoint.allocStart) this.record(point, bucket, opId);
     if (policy === Policy.delay) {
       if ((Atomics.load(ctl, Ctl.delayMask) & (1 << point)) !== 0
         && this.rng.u32() < (Atomics.load(ctl, Ctl.delayThreshold) >>> 0)) this.delay();

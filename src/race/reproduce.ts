@@ -3,8 +3,8 @@
  * sharing one filesystem.
  *
  *   Task 1 reads bucket K's record (free) and is parked at candidate-read.
- *   Task 2 — which may only start its scan once Task 1 has read K — reads K, opens it, writes,
- *   commits, and puts it, which takes K out of the open-bucket hash.
+ *   Task 2 — parked at the start of its allocation until Task 1 has read K — reads K, opens it,
+ *   writes, commits, and puts it, which takes K out of the open-bucket hash.
  *   Task 1 resumes. Unfixed, it only asks "is K open?" — no — and opens K a second time.
  *
  * The script policy (control.ts) enforces exactly this order; nothing depends on timing. Both tasks
@@ -72,7 +72,7 @@ export async function reproduceReportedRace(options: ReproduceOptions = {}): Pro
   rc.setTrace(true);
   rc.setWaitTimeout(timeoutMs);
   rc.setScript([
-    { worker: 1, at: 'candidateRead', untilWorker: 0, untilPoint: 'candidateRead' },
+    { worker: 1, at: 'allocStart', untilWorker: 0, untilPoint: 'candidateRead' },
     { worker: 0, at: 'candidateRead', untilWorker: 1, untilPoint: 'afterPut' },
   ]);
   const barrier = new Int32Array(new SharedArrayBuffer(StartBarrier.WORDS * 4));
