@@ -165,8 +165,10 @@ export class Filesystem {
       ctr[base + C.reserveRefusals]!++;
       return null;
     }
+    // The start point comes before the operation id, so a scheduled run numbers operations in the
+    // order the schedule lets them start.
+    if (this.hook !== null) this.hook.at(RacePoint.allocStart, -1, 0, false);
     const opId = Atomics.add(this.dev, Dev.opSeq, 1) + 1;
-    if (this.hook !== null) this.hook.at(RacePoint.allocStart, -1, opId, false);
     const n = this.config.buckets;
     let start = this.config.cursorFix ? Atomics.load(this.dev, Dev.cursor) : 0;
     if (start >= n) start = 0;
