@@ -11,6 +11,7 @@
  * and writes results/bench-alloc.json. Targets are reported, never asserted.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomSeed } from '../src/shared/prng.js';
@@ -93,5 +94,7 @@ process.stdout.write(out.join('\n'));
 
 const path = resolve(o.json);
 mkdirSync(dirname(path), { recursive: true });
-writeFileSync(path, `${JSON.stringify({ schema: 'sab-alloc/bench-alloc@1', machine, seed: o.seed, plan, micro, size, prices }, null, 1)}\n`);
-process.stdout.write(`took ${fmt((performance.now() - t0) / 1000)} s; wrote ${path}\n`);
+const loadAvgEnd = loadavg()[0]!;
+writeFileSync(path, `${JSON.stringify({ schema: 'sab-alloc/bench-alloc@1', machine, seed: o.seed, plan, loadAvgEnd, micro, size, prices }, null, 1)}\n`);
+process.stdout.write(`took ${fmt((performance.now() - t0) / 1000)} s; load average (1 min) ${fmt(machine.loadAvgStart)} → ${fmt(loadAvgEnd)}; `
+  + `size sweep resident memory ${size.rssMiB} MiB; wrote ${path}\n`);

@@ -52,7 +52,7 @@ function synthetic(scale = 1): BenchResult {
       ],
     },
     size: {
-      sizes: [1024, 1 << 20], fill: 0.5, bucketSectors: 8, writeSectors: 4,
+      sizes: [1024, 1 << 20], fill: 0.5, bucketSectors: 8, writeSectors: 4, rssMiB: 100,
       points: SIZE_CONFIGS.flatMap((config) => [1024, 1 << 20].map((buckets) => ({
         config, label: configLabel(config), buckets, ns: summarize(around(config.cursorFix ? 1500 : buckets * 10)), atomics: count(100),
       }))),

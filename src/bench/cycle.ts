@@ -51,8 +51,9 @@ export function createCycleFs(config: AllocConfig, o: CycleFsOptions): Filesyste
     bucketSectors: o.bucketSectors,
     openBuckets: o.openBuckets ?? 1024,
     discard: false,
-    // The fill's extents plus plenty of free slots, so the per-thread claim search stays short.
-    extents: Math.min(1 << 24, Math.max(4096, 2 * o.buckets)),
+    // Room for a half fill's extents and as many free slots: a claim walks the filled run of the
+    // table once per wrap (amortised one load per cycle).
+    extents: Math.min(1 << 24, Math.max(4096, o.buckets)),
     maxThreads: (o.threads ?? 1) + 2,
     lockTimeoutMs: o.lockTimeoutMs ?? 10_000,
   });

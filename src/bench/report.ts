@@ -172,7 +172,8 @@ function sizeSection(z: SizeResult, chart: string | null): string {
     '## Scan cost vs device size (one thread)', '',
     `ns per cycle (median (min–max)) · Atomics ops per cycle, with the first ${Math.round(z.fill * 100)}% of the device full of data, `
     + `${z.bucketSectors} sectors per bucket. Target (reported, not asserted): with the cursor fix or the freelist allocator a cycle costs `
-    + `the same within ${FLAT_TARGET}× from the smallest to the largest device.`, '',
+    + `the same within ${FLAT_TARGET}× from the smallest to the largest device. Every size was measured in the same interleaved rounds `
+    + `(resident memory with all of them built: ${z.rssMiB ?? '?'} MiB).`, '',
     mdTable(['configuration', ...z.sizes.map((n) => `${n.toLocaleString('en-US')} buckets`), 'growth', `≤ ${FLAT_TARGET}×`], rows), '',
     ...(chart ? [`![cycle cost vs buckets](${chart})`, ''] : []),
   ].join('\n');

@@ -6,8 +6,9 @@
  * the used half once per wrap); the freelist allocator jumps through the free-space bitmap's summary
  * words (O(n / 1024) without the cursor, O(1) with it).
  *
- * Small buckets (8 sectors) keep a million-bucket device at ~100 MB: records 32 MB, backpointers
- * 32 MB, extents 2 × buckets × 32 B. Only one size's filesystems are alive at a time.
+ * Small buckets (8 sectors) keep a million-bucket device near 100 MB: records 32 MB, backpointers
+ * 32 MB, extents buckets × 32 B. Every size's filesystems are alive together (interleaved rounds),
+ * so the full sweep holds ~0.6 GB; the result records the resident size.
  */
 import { countAtomicsPhases, addCounts, type AtomicsCount } from './atomics-count.js';
 import { timeRounds } from './timing.js';
@@ -45,6 +46,8 @@ export interface SizeResult {
   fill: number;
   bucketSectors: number;
   writeSectors: number;
+  /** Resident memory once every size's filesystems were built (all are alive together). */
+  rssMiB: number;
   points: SizePoint[];
   rows: SizeRow[];
 }
@@ -69,22 +72,29 @@ export const FLAT_TARGET = 1.5;
 export function runSizeSweep(o: SizeOptions): SizeResult {
   const fill = o.fill ?? 0.5;
   const configs = o.configs ?? SIZE_CONFIGS;
-  const points: SizePoint[] = [];
+  // Every size's filesystems are built first and measured in the same interleaved rounds: on a
+  // shared machine the load shifts over tens of seconds, and a sweep that finished one size before
+  // starting the next would read those shifts as a size effect.
+  const runners: { runner: CycleRunner; config: AllocConfig; buckets: number; name: string }[] = [];
   for (const buckets of o.sizes) {
     o.onSize?.(buckets);
-    const runners = configs.map((config) => new CycleRunner(
-      createCycleFs(config, { buckets, bucketSectors: SIZE_BUCKET_SECTORS, fill }), WRITE_SECTORS));
-    const tasks = runners.map((r, i) => ({ name: `${configLabel(configs[i]!)} @${buckets}`, fn: () => r.cycle() }));
-    const times = timeRounds(tasks, {
-      rounds: o.rounds, timeMs: o.timeMs, warmupMs: o.warmupMs, seed: o.seed + buckets, ...(o.onTask ? { onTask: o.onTask } : {}),
-    });
-    runners.forEach((r, i) => {
-      const ns = summarize(times.get(tasks[i]!.name)!);
-      // Enough calls for a stable count, few enough that an O(n) scan at 1M stays quick.
-      const calls = Math.max(2, Math.min(500, Math.round(2e7 / Math.max(ns.median, 1))));
-      points.push({ config: configs[i]!, label: configLabel(configs[i]!), buckets, ns, atomics: addCounts(Object.values(countAtomicsPhases(r.phases(), calls))) });
-    });
+    for (const config of configs) {
+      runners.push({
+        runner: new CycleRunner(createCycleFs(config, { buckets, bucketSectors: SIZE_BUCKET_SECTORS, fill }), WRITE_SECTORS),
+        config, buckets, name: `${configLabel(config)} @${buckets}`,
+      });
+    }
   }
+  const rssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
+  const times = timeRounds(runners.map((r) => ({ name: r.name, fn: () => r.runner.cycle() })), {
+    rounds: o.rounds, timeMs: o.timeMs, warmupMs: o.warmupMs, seed: o.seed, ...(o.onTask ? { onTask: o.onTask } : {}),
+  });
+  const points: SizePoint[] = runners.map((r) => {
+    const ns = summarize(times.get(r.name)!);
+    // Enough calls for a stable count, few enough that an O(n) scan at 1M stays quick.
+    const calls = Math.max(2, Math.min(500, Math.round(2e7 / Math.max(ns.median, 1))));
+    return { config: r.config, label: configLabel(r.config), buckets: r.buckets, ns, atomics: addCounts(Object.values(countAtomicsPhases(r.runner.phases(), calls))) };
+  });
   const lo = Math.min(...o.sizes);
   const hi = Math.max(...o.sizes);
   const rows = configs.map((config): SizeRow => {
@@ -93,5 +103,5 @@ export function runSizeSweep(o: SizeOptions): SizeResult {
     const growth = at(hi) / at(lo);
     return { label, config, growth, flat: growth <= FLAT_TARGET };
   });
-  return { sizes: [...o.sizes], fill, bucketSectors: SIZE_BUCKET_SECTORS, writeSectors: WRITE_SECTORS, points, rows };
+  return { sizes: [...o.sizes], fill, bucketSectors: SIZE_BUCKET_SECTORS, writeSectors: WRITE_SECTORS, rssMiB, points, rows };
 }
