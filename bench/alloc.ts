@@ -59,11 +59,11 @@ function options(): { quick: boolean; json: string; seed: number } {
 const o = options();
 const machine = machineInfo();
 const plan = o.quick
-  ? { micro: { rounds: 5, timeMs: 25, warmupMs: 20, countCalls: 300 }, size: { rounds: 5, timeMs: 30, warmupMs: 10 } }
-  : { micro: { rounds: 15, timeMs: 50, warmupMs: 50, countCalls: 1000 }, size: { rounds: 9, timeMs: 60, warmupMs: 30 } };
+  ? { micro: { rounds: 10, timeMs: 8, warmupMs: 20, countCalls: 300 }, size: { rounds: 8, timeMs: 20, warmupMs: 10 } }
+  : { micro: { rounds: 50, timeMs: 10, warmupMs: 50, countCalls: 1000 }, size: { rounds: 15, timeMs: 30, warmupMs: 30 } };
 const sizes = [1 << 10, 1 << 16, 1 << 20];
 process.stderr.write(`bench:alloc${o.quick ? ' (quick)' : ''} on ${machineLine({ machine } as never)}\n`
-  + `expected ≈ ${o.quick ? '20' : '40'} s; seed ${o.seed}\n`);
+  + `expected ≈ ${o.quick ? '15' : '30'} s; seed ${o.seed}\n`);
 
 const t0 = performance.now();
 const micro = runMicro({ ...plan.micro, seed: o.seed, groups: ['raw', 'cycle'] });

@@ -38,18 +38,18 @@ export function makePlan(kind: PlanKind, sections: readonly Section[] = SECTIONS
   if (kind === 'full') {
     return {
       kind, sections: only,
-      micro: { rounds: 10, timeMs: 60, warmupMs: 50, countCalls: 1000, groups },
-      size: { sizes: [1 << 10, 1 << 14, 1 << 16, 1 << 18, 1 << 20], rounds: 7, timeMs: 60, warmupMs: 30, fill: 0.5 },
-      scaling: { workers: [1, 2, 4, 8], rounds: 12, durationMs: 120, warmupMs: 100 },
+      micro: { rounds: 40, timeMs: 10, warmupMs: 50, countCalls: 1000, groups },
+      size: { sizes: [1 << 10, 1 << 14, 1 << 16, 1 << 18, 1 << 20], rounds: 12, timeMs: 30, warmupMs: 30, fill: 0.5 },
+      scaling: { workers: [1, 2, 4, 8], rounds: 20, durationMs: 60, warmupMs: 100 },
       race: { delaysNs: [...FULL_DELAYS_NS], workers: [1, 2, 4, 8], rounds: 2, durationMs: 400, probability: 1 },
     };
   }
   if (kind === 'quick') {
     return {
       kind, sections: only,
-      micro: { rounds: 5, timeMs: 25, warmupMs: 20, countCalls: 300, groups },
-      size: { sizes: [1 << 10, 1 << 16, 1 << 20], rounds: 5, timeMs: 30, warmupMs: 10, fill: 0.5 },
-      scaling: { workers: [1, 2, 4], rounds: 5, durationMs: 80, warmupMs: 40 },
+      micro: { rounds: 10, timeMs: 8, warmupMs: 20, countCalls: 300, groups },
+      size: { sizes: [1 << 10, 1 << 16, 1 << 20], rounds: 8, timeMs: 20, warmupMs: 10, fill: 0.5 },
+      scaling: { workers: [1, 2, 4], rounds: 6, durationMs: 50, warmupMs: 40 },
       race: { delaysNs: [...FULL_DELAYS_NS], workers: [1, 4], rounds: 1, durationMs: 100, probability: 1 },
     };
   }

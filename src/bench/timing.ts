@@ -9,8 +9,11 @@
  * Median samples, because on a shared 2-core machine a batch that the scheduler preempts is ten
  * times too long and would drag a mean around; the price is that a rare amortised cost (a cursor
  * wrapping round a half-full device once per n/2 cycles: one extra load per cycle) is left out of
- * the time, though not out of the Atomics count. Many short rounds beat few long ones here: a
- * fix and its baseline are then measured close together in time.
+ * the time, though not out of the Atomics count. Many short rounds beat few long ones here: this
+ * host's speed flips between two levels (~1.2 and ~2.1 µs per cycle) every few seconds, whatever
+ * the load average says, and a fix and its baseline measured 10 ms apart see the same level where
+ * two measured 2 s apart often do not (40 rounds × 10 ms gave a price IQR of about ±0.5%, 10 × 60 ms
+ * about ±2%).
  */
 import { Bench } from 'tinybench';
 import { streamRng, type Rng } from '../shared/prng.js';
