@@ -95,7 +95,8 @@ function pricesSection(r: BenchResult, chart: string | null): string {
   const p = r.prices!;
   const out = ['## Price of each fix', ''];
   out.push('Price = 1 − (throughput ÷ baseline throughput), computed round by round from runs in the same round; '
-    + 'median and min … max over rounds. At one worker this is pure overhead. At several workers the unfixed early '
+    + 'median, interquartile range and min … max over rounds. "met" compares the median with the target; a target '
+    + 'inside the IQR is not a measured difference either way. At one worker this is pure overhead. At several workers the unfixed early '
     + 'path corrupts (its racy allocations change the workload), so the fixes are also priced against the other correct '
     + 'variants (seqlock vs keylock; each vs freelist/none, whose locked lookup is the same shape as the key lock).', '');
   const key = p.scaling.filter((x) => x.label.startsWith('early/') && (x.workers === 1 || x.workers === 4));
