@@ -152,7 +152,9 @@ function raceSection(r: RaceResult, chart: string | null): string {
     + 'allocation can log more than one. With discard off a freed bucket goes straight back to free with gen + 1, so a stale '
     + `second opener usually shows up as a gen mismatch rather than a duplicate backpointer. Delay: a spin of the given length at `
     + `the candidateRead race point with probability ${r.probability} per pass, not scaled by workers. ${r.rounds} round(s) of `
-    + `${r.durationMs} ms per setting, pooled; every run's filesystem fsck'd afterwards. Zero counts carry the rule-of-three 95% upper bound.`, '',
+    + `${r.durationMs} ms per setting, pooled; every run's filesystem fsck'd afterwards (clean even after racy runs: each cycle `
+    + 'frees what it wrote, so a race is caught at its commit and undone by the frees; the torture runner, which keeps data live, '
+    + 'is where fsck sees it). Zero counts carry the rule-of-three 95% upper bound.', '',
     mdTable(['configuration', 'workers', 'delay', 'allocations', 'racy', 'rate', 'errors dup / type / gen', 'fsck'], rows), '',
     '### Pooled over every delay and worker count', '',
     mdTable(['configuration', 'allocations', 'racy', 'rate'], pooled), '',
