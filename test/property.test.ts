@@ -525,6 +525,31 @@ describe('BitmapIndex (free-space and need-discard indexes) against a set', () =
     ), { numRuns: 150 });
   });
 
+  it('agrees with a plain set on devices with three and four levels (32768 and 1048576 bucket boundaries)', () => {
+    fc.assert(fc.property(
+      fc.constantFrom(40_000, 1_100_000),
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: -40, max: 40 }), fc.constantFrom(0, 32, 1024, 32_768, 65_536, 1_048_576)), { maxLength: 200 }),
+      fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 20 }),
+      (n, ops, queries) => {
+        const idx = new BitmapIndex(new Int32Array(new SharedArrayBuffer(bitmapWords(n) * 4)), n);
+        const set = new Set<number>();
+        for (const [add, delta, anchor] of ops) {
+          const b = Math.min(n - 1, Math.max(0, anchor + delta));
+          if (add) { idx.add(b); set.add(b); } else { idx.remove(b); set.delete(b); }
+        }
+        expect(idx.summaryConsistent()).toBe(true);
+        expect(idx.count()).toBe(set.size);
+        const sorted = [...set].sort((p, q) => p - q);
+        for (const [x, y] of queries) {
+          const from = x % n;
+          const to = Math.min(n, from + 1 + (y % n));
+          const want = sorted.find((b) => b >= from && b < to) ?? -1;
+          expect(idx.next(from, to), `next(${from}, ${to}) of ${n}`).toBe(want);
+        }
+      },
+    ), { numRuns: 60 });
+  });
+
   it('the freelist allocator finds free buckets across summary words on a large device', () => {
     const n = 3000;
     const fs = createFilesystem({ buckets: n, bucketSectors: 1, openBuckets: 8, allocator: 'freelist', cursorFix: true, discard: false });
