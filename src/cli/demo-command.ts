@@ -23,6 +23,22 @@ interface DemoFlags {
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** Breaks a paragraph into lines of at most `width` characters, at spaces. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line.length > 0 && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line.length > 0 ? `${line} ${word}` : word;
+    }
+  }
+  if (line.length > 0) lines.push(line);
+  return lines.join('\n');
+}
 const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
 
 export function demoTable(d: DemoResult): string {
@@ -84,7 +100,7 @@ async function demoAction(f: DemoFlags): Promise<number> {
   console.log(`seed ${p.seed}; delay ${p.delay ? `${p.delay.kind} ${p.delay.ns / 1000} µs, probability ${p.delay.probability} ÷ ${p.workers} workers at candidate-read and before-freelist-lock` : 'none'}; ${p.buckets} buckets; ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}`);
   console.log(demoTable(result));
   console.log('');
-  console.log(result.reading);
+  console.log(wrap(result.reading, 100));
   mkdirSync(f.out, { recursive: true });
   writeFileSync(join(f.out, 'demo.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(f.out, 'demo.md'), demoMarkdown(result));

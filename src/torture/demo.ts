@@ -151,7 +151,8 @@ export function readDemo(rows: readonly DemoRow[], workers: number): string {
   if (cursor.racyAllocations > 0) {
     const lower = cursor.rate.high < none.rate.low;
     const higher = cursor.rate.low > none.rate.high;
-    parts.push(`The cursor fix alone does not close the race (${formatRate(cursor.rate)})${lower ? ', though it narrows it' : higher ? '; in this model it even raises the rate, because every task now starts at the same shared cursor and meets the same first free bucket' : '; the difference from the unfixed rate is within the noise'}.`);
+    const by = pct(Math.abs(1 - cursor.rate.rate / none.rate.rate));
+    parts.push(`The cursor fix alone does not close the race (${formatRate(cursor.rate)})${lower ? `, though it narrows it by ${by}` : higher ? `; in this model it even raises the rate by ${by}, as every task now starts at the same shared cursor and meets the same first free bucket` : '; the difference from the unfixed rate is within the noise'}.`);
   } else {
     parts.push(`With the cursor fix alone no race was seen (${formatRate(cursor.rate)}) — it narrows the window but cannot close it; a longer run finds it.`);
   }
