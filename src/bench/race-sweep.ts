@@ -15,10 +15,11 @@
  * wake-up latency (~50–100 µs), which would flatten the small delays. Each configuration's rounds
  * are pooled (rates are counts), and every run's filesystem is fsck'd afterwards.
  */
+import { streamRng } from '../shared/prng.js';
 import { raceRate, type Rate } from '../torture/rates.js';
 import { configLabel, type AllocConfig } from './cycle.js';
 import { runRound, type BenchPool } from './pool.js';
-import { shuffle } from './scaling.js';
+import { shuffled } from './timing.js';
 
 export const RACE_CONFIGS: readonly AllocConfig[] = [
   { allocator: 'early', fix: 'none', cursorFix: false },
@@ -90,7 +91,7 @@ export async function runRaceSweep(bp: BenchPool, o: RaceOptions): Promise<RaceR
         if (d === 0) bp.race.setPolicy('none');
         else bp.race.setDelay({ kind: 'spin', ns: d, probability, points: ['candidateRead'], scaleByWorkers: false });
         for (const w of o.workers) {
-          for (const config of shuffle(configs, o.seed, 0x7ace + r * 1024 + w * 16)) {
+          for (const config of shuffled(configs, streamRng(o.seed >>> 0, 0x7ace + r * 1024 + w * 16))) {
             const out = await runRound(bp, {
               config, workers: w, durationMs: o.durationMs, buckets, bucketSectors: 8, writeSectors: 4, checkEvery: 1, fsck: true,
             });

@@ -12,6 +12,7 @@ import { streamRng } from '../shared/prng.js';
 import { ALL_CONFIGS, configLabel, type AllocConfig } from './cycle.js';
 import { runRound, type BenchPool } from './pool.js';
 import { summarize, type Summary } from './stats.js';
+import { shuffled } from './timing.js';
 
 export interface ScalingOptions {
   workers: readonly number[];
@@ -50,16 +51,6 @@ export const SCALING_BUCKETS = 4096;
 const BUCKET_SECTORS = 8;
 const WRITE_SECTORS = 4;
 
-export function shuffle<T>(xs: readonly T[], seed: number, stream: number): T[] {
-  const rng = streamRng(seed >>> 0, stream >>> 0);
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
 export async function runScaling(bp: BenchPool, o: ScalingOptions): Promise<ScalingResult> {
   const configs = o.configs ?? ALL_CONFIGS;
   const buckets = o.buckets ?? SCALING_BUCKETS;
@@ -75,7 +66,7 @@ export async function runScaling(bp: BenchPool, o: ScalingOptions): Promise<Scal
   let done = 0;
   for (let r = 0; r < o.rounds; r++) {
     for (const w of o.workers) {
-      for (const config of shuffle(configs, o.seed, 0x5ca1 + r * 64 + w)) {
+      for (const config of shuffled(configs, streamRng(o.seed >>> 0, 0x5ca1 + r * 64 + w))) {
         const out = await runRound(bp, { ...base, config, workers: w, durationMs: o.durationMs });
         const k = key(config, w);
         const s = samples.get(k) ?? { tp: [], allocations: 0, racy: 0 };

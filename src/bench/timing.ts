@@ -60,7 +60,8 @@ export function calibrate(t: TimedTask, warmupMs: number, batchNs = 25_000): { b
   return { batch: Math.max(1, Math.min(100_000, Math.ceil(batchNs / Math.max(nsPerCall, 0.1)))), nsPerCall };
 }
 
-function shuffled<T>(xs: readonly T[], rng: Rng): T[] {
+/** A seeded Fisher–Yates shuffle, as a copy: the order of every interleaved round here and in the sweeps. */
+export function shuffled<T>(xs: readonly T[], rng: Rng): T[] {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = rng.below(i + 1);
