@@ -5,8 +5,8 @@
  * with the Atomics operations its path performs (counted in a separate pass after all timing, see
  * atomics-count.ts), so "≈ N Atomics ops × the raw cost" can be read off the same run.
  *
- * No race hook is installed here: these are the allocator's own costs. (The scaling sweep's workers
- * run with a race hook at policy none, which adds one Atomics.load per race point.)
+ * No race hook is installed here, nor in the scaling sweep's workers: these are the allocator's own
+ * costs. (A hook at policy none would still add an Atomics.load at every race point a cycle passes.)
  */
 import { Mutex } from '../locks/mutex.js';
 import { SpinLock } from '../locks/spinlock.js';

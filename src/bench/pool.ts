@@ -2,7 +2,8 @@
  * The bench workers and one timed round over them.
  *
  * `startBenchPool` starts every worker the session will need once, before anything is timed, and
- * attaches each to one shared RaceControl (policy none for throughput, delays for the race sweep).
+ * attaches each to one shared RaceControl, whose hook a round installs only when it asks to (the
+ * race sweep's delays); throughput rounds run without one.
  * `runRound` makes a fresh filesystem for one configuration, has the first `workers` workers attach
  * to it and wait at a fresh StartBarrier, releases them together, and collects what each did in its
  * fixed-duration loop. Every wait is bounded: the RPCs race worker death and a timeout
@@ -48,6 +49,8 @@ export interface RoundSpec {
   bucketSectors: number;
   writeSectors: number;
   checkEvery: number;
+  /** Install the workers' race hooks (the race sweep); throughput runs leave them out. */
+  raceHook?: boolean;
   /** Run fsck on the filesystem after the round (quiescent by then). */
   fsck?: boolean;
 }
@@ -74,7 +77,8 @@ export async function runRound(bp: BenchPool, s: RoundSpec): Promise<RoundOutcom
   const ids = Array.from({ length: s.workers }, (_, i) => i);
   const timeoutMs = s.durationMs + 30_000;
   const runs = ids.map((i) => bp.pool.call(i, (r) => r.run({
-    fs: fs.handle, barrier: words, durationMs: s.durationMs, writeSectors: s.writeSectors, checkEvery: s.checkEvery, barrierTimeoutMs: 20_000,
+    fs: fs.handle, barrier: words, durationMs: s.durationMs, writeSectors: s.writeSectors, checkEvery: s.checkEvery,
+    raceHook: s.raceHook ?? false, barrierTimeoutMs: 20_000,
   }), timeoutMs));
   let results: BenchRunResult[];
   try {

@@ -93,7 +93,7 @@ export async function runRaceSweep(bp: BenchPool, o: RaceOptions): Promise<RaceR
         for (const w of o.workers) {
           for (const config of shuffled(configs, streamRng(o.seed >>> 0, 0x7ace + r * 1024 + w * 16))) {
             const out = await runRound(bp, {
-              config, workers: w, durationMs: o.durationMs, buckets, bucketSectors: 8, writeSectors: 4, checkEvery: 1, fsck: true,
+              config, workers: w, durationMs: o.durationMs, buckets, bucketSectors: 8, writeSectors: 4, checkEvery: 1, raceHook: true, fsck: true,
             });
             const k = key(config, w, d);
             const a: Acc = acc.get(k) ?? {

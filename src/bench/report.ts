@@ -125,7 +125,7 @@ function scalingSection(s: ScalingResult, chart: string | null): string {
     '## Scaling: allocation throughput', '',
     `Cycles per second, all workers together (each worker's cycles over its own running time, summed). ${s.rounds} rounds of `
     + `${s.durationMs} ms per configuration, interleaved; workers started once and released together by a start barrier each round, `
-    + `start-up never timed; a fresh ${s.buckets}-bucket filesystem per run; race hook at policy none. ⚠ marks runs with racy allocations `
+    + `start-up never timed; a fresh ${s.buckets}-bucket filesystem per run; no race hook. ⚠ marks runs with racy allocations `
     + '(the unfixed path corrupting: its throughput is not a clean baseline).', '',
     mdTable(['configuration', ...s.workers.map((w) => `${w} worker${w === 1 ? '' : 's'}`)], rows), '',
     ...(chart ? [`![throughput vs workers](${chart})`, ''] : []),

@@ -6,7 +6,8 @@
  * never in a fixed order. Each figure is the median over rounds with its spread; the fix prices
  * (prices.ts) divide configurations round by round.
  *
- * Workers run with the race hook at policy none: no delays, one Atomics.load per race point.
+ * Workers run without a race hook, like the single-thread figures: the allocator's own cost (a hook
+ * at policy none would still add an Atomics.load at every race point a cycle passes).
  */
 import { streamRng } from '../shared/prng.js';
 import { ALL_CONFIGS, configLabel, type AllocConfig } from './cycle.js';
@@ -55,7 +56,6 @@ export async function runScaling(bp: BenchPool, o: ScalingOptions): Promise<Scal
   const configs = o.configs ?? ALL_CONFIGS;
   const buckets = o.buckets ?? SCALING_BUCKETS;
   const base = { buckets, bucketSectors: BUCKET_SECTORS, writeSectors: WRITE_SECTORS, checkEvery: 16 };
-  bp.race.setPolicy('none');
   const maxW = Math.max(...o.workers);
   if (o.warmupMs > 0) {
     for (const config of configs) await runRound(bp, { ...base, config, workers: maxW, durationMs: o.warmupMs });

@@ -27,6 +27,12 @@ export interface BenchRunRequest {
   barrier: Int32Array;
   durationMs: number;
   writeSectors: number;
+  /**
+   * Install this worker's race hook (the race sweep, whose delays it injects). Off for throughput:
+   * even at policy none a hook costs an Atomics.load at every race point a cycle passes (nine), which
+   * is not the allocator's cost.
+   */
+  raceHook: boolean;
   /** Cycles between clock checks: 1 when delays make a cycle long, more when it is ~1 µs. */
   checkEvery: number;
   barrierTimeoutMs: number;
@@ -52,7 +58,7 @@ const api = {
   run(req: BenchRunRequest): BenchRunResult {
     if (hook === null) throw new Error('bench worker: run before init');
     const fs = attachFilesystem(req.fs);
-    fs.setRaceHook(hook);
+    if (req.raceHook) fs.setRaceHook(hook);
     const runner = new CycleRunner(fs, req.writeSectors);
     const barrier = new StartBarrier(req.barrier, 0);
     const every = Math.max(1, req.checkEvery | 0);
