@@ -8,7 +8,7 @@
  * to it and wait at a fresh StartBarrier, releases them together, and collects what each did in its
  * fixed-duration loop. Every wait is bounded: the RPCs race worker death and a timeout
  * (WorkerPool.call), the barrier has its own timeout, and a failed round aborts its barrier so no
- * worker is left parked. The caller terminates the pool in a finally.
+ * worker is left parked, and asks the others to stop so none runs on to its deadline. The caller terminates the pool in a finally.
  */
 import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
 import { StartBarrier } from '../shared/barrier.js';
@@ -89,7 +89,10 @@ export async function runRound(bp: BenchPool, s: RoundSpec): Promise<RoundOutcom
     barrier.release();
     results = await Promise.all(runs);
   } catch (e) {
+    // Before the release: abort frees the workers already waiting. After it (one worker failed
+    // mid-run): stop ends the others' loops at their next clock check instead of at the deadline.
     barrier.abort();
+    barrier.requestStop();
     await Promise.allSettled(runs);
     throw e;
   }
