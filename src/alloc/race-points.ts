@@ -6,6 +6,8 @@
  *
  * Some points are also plain events (a fix refusing a candidate) so that a trace can show why.
  */
+import { namesByCode } from './types.js';
+
 export const RacePoint = {
   /** A scan read a candidate's record and found it free and not open; nothing is locked yet. */
   candidateRead: 0,
@@ -38,10 +40,7 @@ export const RacePoint = {
 } as const;
 
 export type RacePointName = keyof typeof RacePoint;
-export const RACE_POINT_NAMES: readonly RacePointName[] = [
-  'candidateRead', 'beforeFreelistLock', 'afterPublish', 'beforeCommit', 'afterCommit', 'beforePut', 'afterPut',
-  'revalidateFailed', 'lockedRereadRefused', 'foundOpen', 'beforeDiscard', 'beforeFree', 'commitFailed', 'allocStart',
-];
+export const RACE_POINT_NAMES: readonly RacePointName[] = namesByCode(RacePoint);
 export const RACE_POINT_COUNT = RACE_POINT_NAMES.length;
 
 /** Kebab-case names for the CLI and traces ("candidate-read"). */
@@ -50,9 +49,9 @@ export function racePointLabel(point: number): string {
   return name === undefined ? `point-${point}` : name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-export function racePointFromLabel(label: string): number {
-  const i = RACE_POINT_NAMES.findIndex((n) => racePointLabel(RACE_POINT_NAMES.indexOf(n)) === label || n === label);
-  return i;
+/** A point's index from its name ("candidateRead") or label ("candidate-read"); -1 if unknown. */
+export function racePointIndex(nameOrLabel: string): number {
+  return RACE_POINT_NAMES.findIndex((n, i) => n === nameOrLabel || racePointLabel(i) === nameOrLabel);
 }
 
 /**

@@ -3,10 +3,15 @@
  * shared memory and as names at the API. DOMAIN.md §3 defines what each means.
  */
 
+/** The names of a { name: code } table, ordered by code (codes are dense from the first). */
+export function namesByCode<K extends string>(table: Record<K, number>): K[] {
+  return (Object.keys(table) as K[]).sort((a, b) => table[a] - table[b]);
+}
+
 /** A bucket's data type, derived from its record (never set freely). */
 export const DataType = { free: 0, need_discard: 1, user: 2, btree: 3, cached: 4 } as const;
 export type DataTypeName = keyof typeof DataType;
-export const DATA_TYPE_NAMES: readonly DataTypeName[] = ['free', 'need_discard', 'user', 'btree', 'cached'];
+export const DATA_TYPE_NAMES: readonly DataTypeName[] = namesByCode(DataType);
 
 /** Types a writer can allocate a bucket for. */
 export type WriteType = 'user' | 'btree' | 'cached';
@@ -40,7 +45,7 @@ export const Flag = { need_discard: 1, need_inc_gen: 2 } as const;
 /** Kinds of error a commit or allocation records in the shared error log. */
 export const ErrorKind = { duplicate_backpointer: 1, data_type_mismatch: 2, gen_mismatch: 3 } as const;
 export type ErrorKindName = keyof typeof ErrorKind;
-export const ERROR_KIND_NAMES: readonly ErrorKindName[] = ['duplicate_backpointer', 'data_type_mismatch', 'gen_mismatch'];
+export const ERROR_KIND_NAMES: readonly ErrorKindName[] = namesByCode(ErrorKind);
 
 /** gen a is newer than gen b, with u8 wraparound (bcachefs gen_after). */
 export function genAfter(a: number, b: number): boolean {

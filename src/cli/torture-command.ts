@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConfigError } from '../shared/validate.js';
 import { ALLOCATORS, FIXES, FREELIST_LOOKUPS } from '../alloc/types.js';
-import { RACE_POINT_NAMES, racePointLabel } from '../alloc/race-points.js';
+import { RACE_POINT_NAMES, racePointIndex, racePointLabel } from '../alloc/race-points.js';
 import { runTorture, defaultWorkers, SCHEDULES, type TortureOptions, type TortureResult } from '../torture/runner.js';
 import { banner, statLine, summary } from '../torture/report.js';
 import { DEFAULT_DELAY_POINTS, type DelayPolicy } from '../race/control.js';
@@ -52,7 +52,7 @@ export function registerTortureCommand(program: Command): void {
     .option('--seconds <s>', 'time box instead of --ops (free schedule only)', numberArg(0.1, 86_400))
     .option('--seed <n>', 'master seed (default: random, printed)', intArg(0, 0xffffffff))
     .option('--delay <spec>', 'race-point delay KIND:LENGTH:PROBABILITY, e.g. spin:20us:0.2 or sleep:1ms:0.01; probability is divided by the worker count, as locktorture does', delayArg)
-    .option('--delay-points <list>', `race points to delay at (default ${DEFAULT_DELAY_POINTS.map((p) => racePointLabel(RACE_POINT_NAMES.indexOf(p as never))).join(',')}); known: ${points}`, listArg)
+    .option('--delay-points <list>', `race points to delay at (default ${DEFAULT_DELAY_POINTS.map((p) => racePointLabel(racePointIndex(p))).join(',')}); known: ${points}`, listArg)
     .addOption(new Option('--schedule <mode>', 'free: truly parallel; random / pct: one worker at a time, replayable').choices(SCHEDULES).default('free'))
     .option('--depth <d>', 'PCT bug depth d (default 3)', intArg(1, 33))
     .option('--steps <k>', 'PCT k: expected scheduling steps (default: estimated from --ops)', intArg(1, 2 ** 30))

@@ -32,7 +32,7 @@
 import { attachRegion, createRegion, type Region, type RegionHandle, type RegionSpec } from '../shared/region.js';
 import { checkInt, checkNumber, checkOneOf, ConfigError } from '../shared/validate.js';
 import { streamRng, type Rng } from '../shared/prng.js';
-import { RACE_POINT_COUNT, RACE_POINT_NAMES, RacePoint, racePointLabel, type RaceHook } from '../alloc/race-points.js';
+import { RACE_POINT_COUNT, RACE_POINT_NAMES, RacePoint, racePointIndex, racePointLabel, type RaceHook } from '../alloc/race-points.js';
 import { cpuRelax } from '../locks/common.js';
 
 export const Policy = { none: 0, observe: 1, delay: 2, script: 3, controlled: 4 } as const;
@@ -117,7 +117,7 @@ export class ScheduleStallError extends Error {
 export const DEFAULT_DELAY_POINTS = ['candidateRead', 'beforeFreelistLock'];
 
 export function pointIndex(param: string, name: string): number {
-  const i = RACE_POINT_NAMES.findIndex((n, k) => n === name || racePointLabel(k) === name);
+  const i = racePointIndex(name);
   if (i < 0) throw new ConfigError(param, `unknown race point ${JSON.stringify(name)}; known: ${RACE_POINT_NAMES.map((_, k) => racePointLabel(k)).join(', ')}`);
   return i;
 }
@@ -246,24 +246,25 @@ export class RaceControl {
     return new WorkerHook(this, worker, streamRng(seed >>> 0, 0x5ace + worker));
   }
 
-  /** Where each worker is (watchdog and failure reports). */
+  /** Where worker w is (watchdog and failure reports). */
+  position(w: number): WorkerPosition {
+    const at = w * WORKER_WORDS;
+    const p = Atomics.load(this.workerWords, at + Wk.lastPoint);
+    return {
+      worker: w,
+      lastPoint: p < 0 ? null : racePointLabel(p),
+      lastBucket: Atomics.load(this.workerWords, at + Wk.lastBucket),
+      lastOpId: Atomics.load(this.workerWords, at + Wk.lastOp),
+      passes: Atomics.load(this.workerWords, at + Wk.passes),
+      phase: Atomics.load(this.workerWords, at + Wk.phase),
+      ops: Atomics.load(this.workerWords, at + Wk.ops),
+      parkedOnRule: Atomics.load(this.workerWords, at + Wk.parkedOn) - 1,
+    };
+  }
+
+  /** Where every worker is. */
   positions(): WorkerPosition[] {
-    const out: WorkerPosition[] = [];
-    for (let w = 0; w < this.workers; w++) {
-      const at = w * WORKER_WORDS;
-      const p = Atomics.load(this.workerWords, at + Wk.lastPoint);
-      out.push({
-        worker: w,
-        lastPoint: p < 0 ? null : racePointLabel(p),
-        lastBucket: Atomics.load(this.workerWords, at + Wk.lastBucket),
-        lastOpId: Atomics.load(this.workerWords, at + Wk.lastOp),
-        passes: Atomics.load(this.workerWords, at + Wk.passes),
-        phase: Atomics.load(this.workerWords, at + Wk.phase),
-        ops: Atomics.load(this.workerWords, at + Wk.ops),
-        parkedOnRule: Atomics.load(this.workerWords, at + Wk.parkedOn) - 1,
-      });
-    }
-    return out;
+    return Array.from({ length: this.workers }, (_, w) => this.position(w));
   }
 
   /** Recorded trace, oldest first (at most traceCapacity entries). */
@@ -403,7 +404,7 @@ export class WorkerHook implements RaceHook {
         if (this.rc.passCount(other, otherPoint) >= need) break;
         const left = deadline - performance.now();
         if (left <= 0) {
-          const pos = this.rc.positions()[other]!;
+          const pos = this.rc.position(other);
           throw new ScheduleStallError(`script rule ${r}: worker ${this.worker} parked at ${racePointLabel(point)} waited ${timeout} ms for worker ${other} to pass ${racePointLabel(otherPoint)} ${need}×; worker ${other} is at ${pos.lastPoint ?? 'its start'} (bucket ${pos.lastBucket})`);
         }
         Atomics.wait(ctl, Ctl.progress, seen, Math.min(left, 50));

@@ -27,7 +27,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Rng, streamRng } from '../shared/prng.js';
 import { checkInt, checkOneOf, ConfigError } from '../shared/validate.js';
-import { racePointLabel } from '../alloc/race-points.js';
 import { Ctl, RaceControl, ScheduleStallError, WORKER_WORDS, Wk, type WorkerHook } from './control.js';
 
 export const Sch = { turn: 16, step: 17, mode: 18, workers: 19, rng: 20, depth: 24, k: 25, diverged: 26, replayLength: 27, changePoints: 28, changeAt: 32 } as const;
@@ -184,7 +183,7 @@ export class Scheduler {
       if (t === worker || t === TURN_FINISHED) return;
       const left = deadline - performance.now();
       if (left <= 0) {
-        const pos = t >= 0 ? this.rc.positions()[t] : undefined;
+        const pos = t >= 0 ? this.rc.position(t) : undefined;
         const where = pos === undefined ? 'nobody holds the turn' : `worker ${t} holds the turn, last at ${pos.lastPoint ?? 'its start'} (bucket ${pos.lastBucket})`;
         throw new ScheduleStallError(`controlled schedule: worker ${worker} waited ${timeout} ms for its turn; ${where}`);
       }
@@ -290,9 +289,8 @@ export class Scheduler {
     const t = Atomics.load(this.ctl, Sch.turn);
     if (t === TURN_FINISHED) return 'all workers finished';
     if (t < 0) return 'no turn assigned';
-    const pos = this.rc.positions()[t]!;
+    const pos = this.rc.position(t);
     return `worker ${t} holds the turn at ${pos.lastPoint ?? 'its start'}`;
   }
 }
 
-export { racePointLabel };

@@ -150,6 +150,8 @@ const KILL_POINTS = [
   RacePoint.candidateRead, RacePoint.afterPublish, RacePoint.beforeCommit, RacePoint.afterCommit,
   RacePoint.beforePut, RacePoint.afterPut, RacePoint.beforeFree,
 ];
+/** Errors thrown by a bounded wait that gave up: the run stalled rather than broke. */
+const STALL_ERRORS: readonly (string | undefined)[] = ['ScheduleStallError', 'LockTimeoutError'];
 /** Scheduling steps one allocation takes, roughly: the PCT default for k. */
 const STEPS_PER_ALLOCATION = 12;
 
@@ -268,7 +270,6 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     let done = false;
     void runs.then(() => { done = true; });
     const total = Number.isFinite(p.ops) ? p.ops * p.workers : null;
-    const allocsOf = (): number[] => Array.from({ length: p.workers }, (_, w) => rc.positions()[w]!.ops);
     let lastSignature = -1;
     let lastProgressAt = performance.now();
     let nextStat = p.statIntervalS > 0 ? t0 + p.statIntervalS * 1000 : Infinity;
@@ -277,21 +278,21 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
       await new Promise((r) => { statTimer.id = setTimeout(r, 50); });
       const now = performance.now();
       if (kill !== null && killReport !== null && !killReport.happened && Atomics.load(kill.signal, 0) === 1) {
-        killReport = { ...killReport, happened: true, inFlight: rc.positions()[kill.worker]! };
+        killReport = { ...killReport, happened: true, inFlight: rc.position(kill.worker) };
         await pool.kill(kill.worker);
         sched?.markDead(kill.worker);
       }
       sched?.repair();
       if (now >= stopAt) barrier.requestStop();
-      const per = allocsOf();
-      const sum = per.reduce((a, b) => a + b, 0);
-      hooks.onProgress?.(sum, total);
-      const signature = rc.positions().reduce((a, w) => a + w.passes + w.ops, 0);
+      const positions = rc.positions();
+      const per = positions.map((w) => w.ops);
+      hooks.onProgress?.(per.reduce((a, b) => a + b, 0), total);
+      const signature = positions.reduce((a, w) => a + w.passes + w.ops, 0);
       if (signature !== lastSignature) {
         lastSignature = signature;
         lastProgressAt = now;
       } else if (now - lastProgressAt > p.stallTimeoutS * 1000) {
-        stall = { positions: rc.positions(), turn: sched?.describeTurn() ?? null };
+        stall = { positions, turn: sched?.describeTurn() ?? null };
         barrier.requestStop();
         await pool.terminate();
         break;
@@ -310,19 +311,24 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   }
 
   const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const workerErrors = settled.flatMap((s, i) => {
+  const failures = settled.flatMap((s, i) => {
     if (s.status === 'fulfilled') return [];
     if (killReport?.happened && i === killReport.worker && s.reason instanceof WorkerFailure) return [];
-    return [`worker ${i}: ${(s.reason as Error)?.message ?? String(s.reason)}`];
+    return [{ worker: i, error: s.reason as Error }];
   });
+  const workerErrors = failures.map((f) => `worker ${f.worker}: ${f.error?.message ?? String(f.error)}`);
   const stats = fs.stats();
   const report = fs.fsck({ maxErrors: 20 });
-  const perWorker = Array.from({ length: p.workers }, (_, w) => rc.positions()[w]!.ops);
+  const perWorker = rc.positions().map((w) => w.ops);
   const allocations = perWorker.reduce((a, b) => a + b, 0);
   const racyAllocations = results.reduce((a, r) => a + r.racyAllocations, 0);
   const errors = { ...stats.errors };
   const corrupted = errors.total > 0 || !report.ok;
-  const firstViolation = results.map((r) => r.firstViolation).filter((v) => v !== null).sort((a, b) => Math.min(a!.opId, a!.otherOpId) - Math.min(b!.opId, b!.otherOpId))[0] ?? null;
+  // The error log is in the order errors happened: the first violation is the one logged first.
+  const violations = results.flatMap((r) => (r.firstViolation === null ? [] : [r.firstViolation]));
+  const firstLogged = fs.errors()[0];
+  const firstViolation = violations.find((v) => v.opId === firstLogged?.opId && v.bucket === firstLogged.bucket)
+    ?? violations.sort((a, b) => a.opId - b.opId)[0] ?? null;
   const divergence = sched?.divergence() ?? null;
 
   let verdict: Verdict;
@@ -331,7 +337,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     verdict = 'STALL';
     reason = `no progress for ${p.stallTimeoutS} s${stall.turn ? `; ${stall.turn}` : ''}`;
   } else if (workerErrors.length > 0) {
-    verdict = /stall|not acquired within|waited \d+ ms/i.test(workerErrors.join(' ')) ? 'STALL' : 'HARNESS_ERROR';
+    // A bounded wait that ran out (a schedule or a lock) is a stall; anything else broke the harness.
+    // Comlink carries the error's name across the thread boundary.
+    verdict = failures.some((f) => STALL_ERRORS.includes(f.error?.name)) ? 'STALL' : 'HARNESS_ERROR';
     reason = workerErrors[0]!;
   } else if (divergence !== null) {
     verdict = 'HARNESS_ERROR';

@@ -82,7 +82,7 @@ const api = {
       const result = runWorkload(req.workload, {
         fs,
         stopRequested: () => b.stopRequested(),
-        positionOf: (w) => (w < r.workers ? r.positions()[w]! : null),
+        positionOf: (w) => (w < r.workers ? r.position(w) : null),
         recent: () => h.recent(),
         progress: (n) => h.setPhase(1, n),
       });
