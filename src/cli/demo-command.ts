@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import Table from 'cli-table3';
 import { DEMO_CONFIGS, DEMO_DEFAULT_DELAY, demoMarkdown, runDemo, type DemoResult } from '../torture/demo.js';
 import { formatRate } from '../torture/rates.js';
+import { count as fmt, percent as pct, wrap } from '../torture/format.js';
 import { defaultWorkers } from '../torture/runner.js';
 import type { DelayPolicy } from '../race/control.js';
 import { delayArg, intArg, numberArg } from './args.js';
@@ -21,25 +22,6 @@ interface DemoFlags {
   delay?: DelayPolicy | null;
   out: string;
 }
-
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-/** Breaks a paragraph into lines of at most `width` characters, at spaces. */
-function wrap(text: string, width: number): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line.length > 0 && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line.length > 0 ? `${line} ${word}` : word;
-    }
-  }
-  if (line.length > 0) lines.push(line);
-  return lines.join('\n');
-}
-const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
 
 export function demoTable(d: DemoResult): string {
   const t = new Table({

@@ -12,6 +12,7 @@ import { checkInt, checkNumber, ConfigError } from '../shared/validate.js';
 import type { DelayPolicy } from '../race/control.js';
 import { runTorture, defaultWorkers, type TortureOptions, type TortureResult } from './runner.js';
 import { formatRate, raceRate, type Rate } from './rates.js';
+import { count as fmt, percent as pct } from './format.js';
 
 export interface DemoConfig {
   name: string;
@@ -128,8 +129,6 @@ export async function runDemo(options: DemoOptions = {}, onRun?: (done: number, 
   };
 }
 
-const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** One paragraph reading the table. Every claim is conditional on the numbers. */
 export function readDemo(rows: readonly DemoRow[], workers: number): string {

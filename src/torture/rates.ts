@@ -3,6 +3,8 @@
  * behaves at rates near zero, where the normal approximation gives negative bounds; with no events
  * at all the rule of three gives the one-sided 95% upper bound 3/n.
  */
+import { count } from './format.js';
+
 export interface Rate {
   events: number;
   trials: number;
@@ -30,7 +32,7 @@ export function raceRate(events: number, trials: number): Rate {
 export function formatRate(r: Rate, perUnit = 1e6, unit = 'per million'): string {
   const f = (x: number): string => {
     const v = x * perUnit;
-    return v >= 100 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(3)).toString();
+    return v >= 100 ? count(v) : Number(v.toPrecision(3)).toString();
   };
   if (r.method === 'none') return 'n/a';
   if (r.events === 0) return `< ${f(r.high)} ${unit} (95%, rule of three)`;

@@ -5,8 +5,8 @@
  */
 import type { StatSnapshot, TortureParams, TortureResult } from './runner.js';
 import { formatRate } from './rates.js';
+import { count as fmt } from './format.js';
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 export function delayLabel(p: TortureParams): string {
   const d = p.delay;
