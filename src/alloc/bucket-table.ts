@@ -19,8 +19,11 @@
  *   [6] lastOp      operation id of the allocation behind the last commit
  *   [7] (unused)
  *
- * Writers change words only under the record's write lock, and store with Atomics because the
- * allocator's scan reads `state` (and the seqlock fix reads `seq`) without any lock.
+ * Writers change words only under the record's write lock. `lock`, `seq` and `state` are read
+ * without it — by the allocator's scan, the seqlock fix, the key lock itself — so they are always
+ * accessed with Atomics. dirty, cached, lastOwner and lastOp are read only under the record lock
+ * (commits, free, discard) or by fsck with nothing running, so plain access is enough: the lock's
+ * compareExchanges order them, and the commit path saves eight Atomics operations.
  */
 import { DataType, Flag } from './types.js';
 

@@ -15,7 +15,9 @@
  *
  * Slots are claimed lock-free (compareExchange 0 → 1) starting from a per-thread hint, so threads
  * writing at once rarely meet; the table is sized well above the live extent count, which keeps the
- * search short. Fields are filled inside the commit, under the bucket's record lock.
+ * search short. So `state` is always accessed with Atomics. The other words are written inside the
+ * commit and read by free and by later commits, all under the record lock of the extent's bucket
+ * (or by fsck, with nothing running): plain typed-array access, no Atomics on the write path.
  */
 import { ConfigError } from '../shared/validate.js';
 
@@ -55,11 +57,21 @@ export class ExtentTable {
     Atomics.store(this.words, id * EXTENT_WORDS, EXTENT_FREE);
   }
 
-  get(id: number, word: number): number {
-    return Atomics.load(this.words, id * EXTENT_WORDS + word);
+  state(id: number): number {
+    return Atomics.load(this.words, id * EXTENT_WORDS);
   }
 
+  publish(id: number): void {
+    Atomics.store(this.words, id * EXTENT_WORDS, EXTENT_LIVE);
+  }
+
+  /** A field other than state; the caller holds the extent's bucket's record lock. */
+  get(id: number, word: number): number {
+    return this.words[id * EXTENT_WORDS + word]!;
+  }
+
+  /** A field other than state; the caller holds the extent's bucket's record lock. */
   set(id: number, word: number, value: number): void {
-    Atomics.store(this.words, id * EXTENT_WORDS + word, value);
+    this.words[id * EXTENT_WORDS + word] = value;
   }
 }

@@ -320,10 +320,10 @@ export class Filesystem {
     const st = Atomics.load(rec, at + Rec.state);
     const type = stateType(st);
     const flags = stateFlags(st);
-    let dirty = Atomics.load(rec, at + Rec.dirty);
-    let cached = Atomics.load(rec, at + Rec.cached);
-    const lastOwner = Atomics.load(rec, at + Rec.lastOwner);
-    const lastOp = Atomics.load(rec, at + Rec.lastOp);
+    let dirty = rec[at + Rec.dirty]!;
+    let cached = rec[at + Rec.cached]!;
+    const lastOwner = rec[at + Rec.lastOwner]!;
+    const lastOp = rec[at + Rec.lastOp]!;
 
     // Every problem this write has is logged; the thrown error leads with the most direct one.
     const problems: { kind: number; otherOwner: number; otherOp: number; detail: number }[] = [];
@@ -354,7 +354,7 @@ export class Filesystem {
     x.set(e.id, Ext.dataType, dt);
     x.set(e.id, Ext.owner, e.owner);
     x.set(e.id, Ext.opId, e.opId);
-    x.set(e.id, Ext.state, EXTENT_LIVE);
+    x.publish(e.id);
 
     // The record keeps the type of the dirty data it already holds; a mismatching write is logged.
     const dirtyType = dirty > 0 ? type : dt;
@@ -370,10 +370,10 @@ export class Filesystem {
     if (type === DataType.free) this.freeSpace.remove(b);
     this.moveUsage(type, newType);
     Atomics.add(this.dev, Dev.sectorsByType + (dt === DataType.cached ? DataType.cached : newType), e.sectors);
-    Atomics.store(rec, at + Rec.dirty, dirty);
-    Atomics.store(rec, at + Rec.cached, cached);
-    Atomics.store(rec, at + Rec.lastOwner, e.owner);
-    Atomics.store(rec, at + Rec.lastOp, e.opId);
+    rec[at + Rec.dirty] = dirty;
+    rec[at + Rec.cached] = cached;
+    rec[at + Rec.lastOwner] = e.owner;
+    rec[at + Rec.lastOp] = e.opId;
     Atomics.store(rec, at + Rec.state, packState(stateGen(st), stateOldestGen(st), newType, newFlags));
     Atomics.add(rec, at + Rec.seq, 1);
     this.recordLocks.writeUnlock(b);
@@ -417,12 +417,18 @@ export class Filesystem {
 
   // ---------------------------------------------------------------- free and discard
 
-  private checkExtent(e: Extent): void {
-    if (typeof e !== 'object' || e === null || typeof e.id !== 'number' || !Number.isInteger(e.id) || e.id < 0 || e.id >= this.config.extents) {
+  /** The handle's shape, before its bucket is locked: nothing shared is read. */
+  private checkExtentHandle(e: Extent): void {
+    if (typeof e !== 'object' || e === null || typeof e.id !== 'number' || !Number.isInteger(e.id) || e.id < 0 || e.id >= this.config.extents
+      || typeof e.bucket !== 'number' || !Number.isInteger(e.bucket) || e.bucket < 0 || e.bucket >= this.config.buckets) {
       throw new StaleHandleError('extent', 'must be an Extent returned by write');
     }
+  }
+
+  /** The handle against the stored extent; the caller holds the bucket's record lock. */
+  private checkExtentLive(e: Extent): void {
     const x = this.extents;
-    if (x.get(e.id, Ext.state) !== EXTENT_LIVE || x.get(e.id, Ext.bucket) !== e.bucket || x.get(e.id, Ext.offset) !== e.offset
+    if (x.state(e.id) !== EXTENT_LIVE || x.get(e.id, Ext.bucket) !== e.bucket || x.get(e.id, Ext.offset) !== e.offset
       || x.get(e.id, Ext.opId) !== e.opId || x.get(e.id, Ext.sectors) !== e.sectors
       // free() takes the sectors off dirty or cached by the handle's dataType: it must be the stored one.
       || x.get(e.id, Ext.dataType) !== WRITE_CODE[e.dataType]) {
@@ -436,23 +442,23 @@ export class Filesystem {
    * whose gen must not move: it then waits in need_discard for the discard step.
    */
   free(e: Extent): void {
-    this.checkExtent(e);
+    this.checkExtentHandle(e);
     if (this.hook !== null) this.hook.at(RacePoint.beforeFree, e.bucket, e.opId, false);
     const b = e.bucket;
     const at = b * RECORD_WORDS;
     const rec = this.records;
     this.recordLocks.writeLock(b, this.timeout);
     try {
-      // Again under the lock: another thread may have freed it (and reused the slot) meanwhile.
-      this.checkExtent(e);
+      // Under the lock: no other thread can free it (or reuse its slot) while we look.
+      this.checkExtentLive(e);
       Atomics.add(rec, at + Rec.seq, 1);
       const bpi = b * this.config.bucketSectors + e.offset;
       if (this.backpointers[bpi] === e.id + 1) this.backpointers[bpi] = 0;
       this.extents.release(e.id);
       const st = Atomics.load(rec, at + Rec.state);
       const type = stateType(st);
-      let dirty = Atomics.load(rec, at + Rec.dirty);
-      let cached = Atomics.load(rec, at + Rec.cached);
+      let dirty = rec[at + Rec.dirty]!;
+      let cached = rec[at + Rec.cached]!;
       const isCached = e.dataType === 'cached';
       if (isCached) cached = Math.max(0, cached - e.sectors);
       else dirty = Math.max(0, dirty - e.sectors);
@@ -473,8 +479,8 @@ export class Filesystem {
       }
       const newType = deriveType(dirty, cached, flags, type);
       this.moveUsage(type, newType);
-      Atomics.store(rec, at + Rec.dirty, dirty);
-      Atomics.store(rec, at + Rec.cached, cached);
+      rec[at + Rec.dirty] = dirty;
+      rec[at + Rec.cached] = cached;
       Atomics.store(rec, at + Rec.state, packState(gen, oldest, newType, flags));
       Atomics.add(rec, at + Rec.seq, 1);
     } finally {
@@ -523,7 +529,7 @@ export class Filesystem {
         this.needDiscard.remove(b);
         return false;
       }
-      if (Atomics.load(rec, at + Rec.dirty) > 0 || Atomics.load(rec, at + Rec.cached) > 0) return false;
+      if (rec[at + Rec.dirty]! > 0 || rec[at + Rec.cached]! > 0) return false;
       if (this.open.isOpenSafe(b, this.timeout)) return false;
       Atomics.add(rec, at + Rec.seq, 1);
       const gen = (stateGen(st) + 1) & 0xff;
