@@ -113,12 +113,69 @@ export function checkTimeout(timeoutMs: number): void {
 }
 
 /**
- * Parks on word `index` while it still holds `expected`, for at most one slice and never past the
- * deadline. Returns false when the deadline has passed (the caller throws its timeout error).
+ * Parks on word `index` while it still holds `expected`, for at most one slice (`sliceMs`) and never
+ * past the deadline. Returns false when the deadline has passed (the caller throws its timeout error).
  */
-export function parkUntil(i32: Int32Array, index: number, expected: number, deadline: number): boolean {
+export function parkUntil(i32: Int32Array, index: number, expected: number, deadline: number, sliceMs = PARK_SLICE_MS): boolean {
   const now = performance.now();
   if (now >= deadline) return false;
-  Atomics.wait(i32, index, expected, Math.min(PARK_SLICE_MS, deadline - now));
+  Atomics.wait(i32, index, expected, Math.min(sliceMs, deadline - now));
   return true;
+}
+
+/** How a lock waits before parking. */
+export interface SpinPolicy {
+  /** Failed looks at the word before parking. */
+  spinLimit: number;
+  /** cpuRelax iterations after the first failed look; doubles up to backoffMax. */
+  backoffStart: number;
+  backoffMax: number;
+}
+
+/**
+ * The waiting half of a lock's slow path, shared by every lock whose word has a waiter bit (the
+ * owner-word locks and RwLock): the lock's own loop looks at the word and tries to take it; after
+ * each failed look it calls `wait`, which spins with exponential backoff for the policy's first
+ * looks, then sets the waiter bit and parks in finite slices. Once it has parked it never spins
+ * again, and `parked` tells the loop to acquire with the waiter bit set (others may still sleep).
+ * Constructing one counts the acquisition as contended.
+ */
+export class SpinThenPark {
+  /** True once this waiter has parked: acquire with the waiter bit set. */
+  parked = false;
+  readonly deadline: number;
+  private spun = 0;
+  private backoff: number;
+  private readonly policy: SpinPolicy;
+  private readonly stats: LockStats | null;
+
+  constructor(policy: SpinPolicy, stats: LockStats | null, timeoutMs: number) {
+    checkTimeout(timeoutMs);
+    this.policy = policy;
+    this.stats = stats;
+    this.deadline = deadlineFrom(timeoutMs);
+    this.backoff = policy.backoffStart;
+    if (stats !== null) stats.contended++;
+  }
+
+  /**
+   * Call after a look that found word `index` unavailable, holding `v`. Returns true to look again,
+   * false when the deadline has passed (the caller throws its LockTimeoutError).
+   */
+  wait(i32: Int32Array, index: number, v: number, waiterBit: number): boolean {
+    const s = this.stats;
+    if (this.spun < this.policy.spinLimit) {
+      this.spun++;
+      if (s !== null) s.spins++;
+      cpuRelax(this.backoff);
+      if (this.backoff < this.policy.backoffMax) this.backoff *= 2;
+      return true;
+    }
+    // Announce the sleeper before sleeping; if the word changed meanwhile, look again first.
+    if ((v & waiterBit) === 0 && Atomics.compareExchange(i32, index, v, v | waiterBit) !== v) return true;
+    if (!parkUntil(i32, index, v | waiterBit, this.deadline)) return false;
+    if (s !== null) s.parks++;
+    this.parked = true;
+    return true;
+  }
 }

@@ -9,7 +9,8 @@
  *
  * Use it by default, and always when threads may outnumber cores or the critical section is long.
  */
-import { OwnerWordLock, type SpinPolicy } from './owner-word.js';
+import type { SpinPolicy } from './common.js';
+import { OwnerWordLock } from './owner-word.js';
 
 export class Mutex extends OwnerWordLock {
   protected readonly policy: SpinPolicy = { spinLimit: 24, backoffStart: 4, backoffMax: 16 };

@@ -17,9 +17,7 @@
  * lost to a waiter that timed out costs latency, never a hang.
  */
 import { checkSharedWords } from '../shared/validate.js';
-import {
-  LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom, parkUntil,
-} from './common.js';
+import { LockMisuseError, LockStats, LockTimeoutError, SpinThenPark, type SpinPolicy, currentOwnerId } from './common.js';
 
 export interface LockOptions {
   /** Per-thread statistics object to bump; omit for zero-cost. */
@@ -28,21 +26,13 @@ export interface LockOptions {
   name?: string;
 }
 
-/** How a subclass waits before parking. */
-export interface SpinPolicy {
-  /** Failed looks at the word before parking. */
-  spinLimit: number;
-  /** cpuRelax iterations after the first failed look; doubles up to backoffMax. */
-  backoffStart: number;
-  backoffMax: number;
-}
-
 export abstract class OwnerWordLock {
   static readonly WORDS = 1;
   readonly i32: Int32Array;
   readonly index: number;
   readonly name: string;
   protected readonly stats: LockStats | null;
+  /** How a subclass waits before parking (see SpinThenPark in common.ts). */
   protected abstract readonly policy: SpinPolicy;
 
   constructor(i32: Int32Array, index: number, options: LockOptions = {}) {
@@ -67,28 +57,17 @@ export abstract class OwnerWordLock {
 
   /** Takes the lock, spinning then parking; throws LockTimeoutError naming the holder after timeoutMs. */
   lock(timeoutMs = Infinity): void {
-    const me = currentOwnerId() << 1;
-    if (Atomics.compareExchange(this.i32, this.index, 0, me) === 0) {
-      if (this.stats !== null) this.stats.acquisitions++;
-      return;
-    }
-    this.lockSlow(me, timeoutMs);
+    if (!this.tryLock()) this.lockSlow(timeoutMs);
   }
 
-  private lockSlow(me: number, timeoutMs: number): void {
-    checkTimeout(timeoutMs);
-    const { spinLimit, backoffStart, backoffMax } = this.policy;
-    const deadline = deadlineFrom(timeoutMs);
-    const s = this.stats;
-    if (s !== null) s.contended++;
-    let spun = 0;
-    let backoff = backoffStart;
-    let parked = false;
+  private lockSlow(timeoutMs: number): void {
+    const me = currentOwnerId() << 1;
+    const waiter = new SpinThenPark(this.policy, this.stats, timeoutMs);
     for (;;) {
       const v = Atomics.load(this.i32, this.index);
       if (v === 0) {
-        if (Atomics.compareExchange(this.i32, this.index, 0, parked ? me | 1 : me) === 0) {
-          if (s !== null) s.acquisitions++;
+        if (Atomics.compareExchange(this.i32, this.index, 0, waiter.parked ? me | 1 : me) === 0) {
+          if (this.stats !== null) this.stats.acquisitions++;
           return;
         }
         continue;
@@ -96,20 +75,7 @@ export abstract class OwnerWordLock {
       if ((v >>> 1) === (me >>> 1)) {
         throw new LockMisuseError(`${this.name}: lock() by owner ${me >>> 1}, which already holds it (not recursive)`);
       }
-      if (spun < spinLimit) {
-        spun++;
-        if (s !== null) s.spins++;
-        cpuRelax(backoff);
-        if (backoff < backoffMax) backoff *= 2;
-        continue;
-      }
-      if ((v & 1) === 0 && Atomics.compareExchange(this.i32, this.index, v, v | 1) !== v) continue;
-      if (!parkUntil(this.i32, this.index, v | 1, deadline)) {
-        throw new LockTimeoutError(this.name, v >>> 1, timeoutMs);
-      }
-      if (s !== null) s.parks++;
-      parked = true;
-      backoff = backoffStart;
+      if (!waiter.wait(this.i32, this.index, v, 1)) throw new LockTimeoutError(this.name, v >>> 1, timeoutMs);
     }
   }
 

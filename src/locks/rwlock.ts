@@ -19,14 +19,13 @@
  * million locks cost no million objects; RwLock is the single-word form.
  */
 import { checkInt, checkSharedWords } from '../shared/validate.js';
-import {
-  LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom, parkUntil,
-} from './common.js';
+import { LockMisuseError, LockStats, LockTimeoutError, SpinThenPark, type SpinPolicy, currentOwnerId } from './common.js';
 
 const WRITER = 1 << 30;
 const WAITERS = 1 << 29;
 const LOW = WAITERS - 1;
-const SPIN_LIMIT = 32;
+/** 32 looks, relaxing 2, 4, … 64 iterations between them, then park. */
+const POLICY: SpinPolicy = { spinLimit: 32, backoffStart: 2, backoffMax: 64 };
 
 export interface RwLockOptions {
   stats?: LockStats;
@@ -141,43 +140,29 @@ export class RwLockArray {
   }
 
   private acquireSlow(k: number, exclusive: boolean, timeoutMs: number): void {
-    checkTimeout(timeoutMs);
     const i = this.at(k);
-    const deadline = deadlineFrom(timeoutMs);
     const me = currentOwnerId();
-    const s = this.stats;
-    if (s !== null) s.contended++;
-    let spun = 0;
-    let parked = false;
+    const waiter = new SpinThenPark(POLICY, this.stats, timeoutMs);
     for (;;) {
       const v = Atomics.load(this.i32, i);
       const writeHeld = (v & WRITER) !== 0;
       if (writeHeld && (v & LOW) === me) {
         throw new LockMisuseError(`${this.label(k)}: ${exclusive ? 'writeLock' : 'readLock'}() by owner ${me}, which already holds it for write`);
       }
-      // A thread that has parked keeps the waiter bit on when it acquires: others may still sleep.
-      const keep = parked ? WAITERS : v & WAITERS;
       if (exclusive ? (v & ~WAITERS) === 0 : !writeHeld && (v & LOW) !== LOW) {
+        // A thread that has parked keeps the waiter bit on when it acquires: others may still sleep.
+        const keep = waiter.parked ? WAITERS : v & WAITERS;
         const next = exclusive ? WRITER | keep | me : (v + 1) | keep;
         if (Atomics.compareExchange(this.i32, i, v, next) === v) {
-          if (s !== null) s.acquisitions++;
+          if (this.stats !== null) this.stats.acquisitions++;
           return;
         }
         continue;
       }
-      if (spun < SPIN_LIMIT) {
-        spun++;
-        if (s !== null) s.spins++;
-        cpuRelax(1 << Math.min(spun, 6));
-        continue;
-      }
-      if ((v & WAITERS) === 0 && Atomics.compareExchange(this.i32, i, v, v | WAITERS) !== v) continue;
-      if (!parkUntil(this.i32, i, v | WAITERS, deadline)) {
+      if (!waiter.wait(this.i32, i, v, WAITERS)) {
         const holder = writeHeld ? `writer owner ${v & LOW}` : `${v & LOW} reader(s)`;
         throw new LockTimeoutError(this.label(k), writeHeld ? v & LOW : 0, timeoutMs, holder);
       }
-      if (s !== null) s.parks++;
-      parked = true;
     }
   }
 

@@ -11,7 +11,8 @@
  * Use it for very short critical sections where the holder almost never sleeps. For anything longer,
  * or with more threads than cores, prefer Mutex, which parks sooner.
  */
-import { OwnerWordLock, type SpinPolicy } from './owner-word.js';
+import type { SpinPolicy } from './common.js';
+import { OwnerWordLock } from './owner-word.js';
 
 export class SpinLock extends OwnerWordLock {
   protected readonly policy: SpinPolicy = { spinLimit: 200, backoffStart: 1, backoffMax: 64 };
