@@ -23,7 +23,9 @@
  * does: after a few failed optimistic passes it takes the writer lock and reads under it.
  */
 import { checkSharedWords } from '../shared/validate.js';
-import { LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom } from './common.js';
+import {
+  LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom, parkUntil,
+} from './common.js';
 import { SpinLock } from './spinlock.js';
 
 const READ_SPINS = 64;
@@ -74,9 +76,10 @@ export class SeqCount {
         cpuRelax(8);
         continue;
       }
-      const left = deadline - performance.now();
-      if (left <= 0) throw new LockTimeoutError(`${this.name} read`, 0, timeoutMs, 'a writer that has not finished (odd sequence)');
-      Atomics.wait(this.i32, this.index, s, Math.min(nap, left));
+      // The writer never notifies (that would tax every write), so naps are short and grow.
+      if (!parkUntil(this.i32, this.index, s, deadline, nap)) {
+        throw new LockTimeoutError(`${this.name} read`, 0, timeoutMs, 'a writer that has not finished (odd sequence)');
+      }
       if (this.stats !== null) this.stats.parks++;
       if (nap < LONGEST_NAP_MS) nap *= 2;
     }
