@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { makePlan, runBenchSuite, RESULT_SCHEMA, type BenchResult } from '../src/bench/suite.js';
 import { writeReport } from '../src/bench/report.js';
 import { ALL_CONFIGS } from '../src/bench/cycle.js';
+import { MICRO_TASKS } from '../src/bench/micro.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sab-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,6 +21,8 @@ describe('sab-alloc bench (tiny)', () => {
     expect(result.schema).toBe(RESULT_SCHEMA);
     expect(result.seed).toBe(7);
     expect(result.micro!.entries.filter((e) => e.group === 'cycle')).toHaveLength(ALL_CONFIGS.length);
+    // The time estimate's task count is the plan's.
+    expect(result.micro!.entries).toHaveLength(MICRO_TASKS);
     expect(result.scaling!.points).toHaveLength(ALL_CONFIGS.length * 2);
     for (const p of result.scaling!.points) expect(p.throughput.median).toBeGreaterThan(0);
     // The fixes never hand a bucket out twice: zero racy allocations, fsck clean, under any delay.

@@ -15,7 +15,7 @@ import { RwLock } from '../locks/rwlock.js';
 import { createFilesystem, type Filesystem, type OpenBucket } from '../alloc/filesystem.js';
 import { ALLOCATORS, FIXES } from '../alloc/types.js';
 import { addCounts, countAtomics, countAtomicsPhases, type AtomicsCount, type AtomicsMethod } from './atomics-count.js';
-import { timeRounds, type TimedTask } from './timing.js';
+import { timeRounds, type RoundOptions, type TimedTask } from './timing.js';
 import { summarize, type Summary } from './stats.js';
 import { ALL_CONFIGS, CycleRunner, configLabel, createCycleFs, type AllocConfig } from './cycle.js';
 
@@ -61,7 +61,7 @@ export interface MicroOptions {
   /** Calls per Atomics counting pass. */
   countCalls: number;
   groups?: readonly MicroGroup[];
-  onTask?: (round: number, task: string) => void;
+  onTask?: RoundOptions['onTask'];
 }
 
 export const CYCLE_FS = { buckets: 1024, bucketSectors: 8, writeSectors: 4, fill: 0 } as const;
@@ -234,6 +234,9 @@ function cycleTasks(countCalls: number): Planned[] {
     };
   });
 }
+
+/** Tasks per round with every group (the suite's time estimate): raw, locks + seqlock read, lookup, alloc, cycle. */
+export const MICRO_TASKS = 6 + 6 + 1 + ALLOCATORS.length * FIXES.length + ALL_CONFIGS.length;
 
 export function planMicroTasks(groups: readonly MicroGroup[], countCalls: number): Planned[] {
   const out: Planned[] = [];

@@ -11,7 +11,7 @@
  * so the full sweep holds ~0.6 GB; the result records the resident size.
  */
 import { countAtomicsPhases, addCounts, type AtomicsCount } from './atomics-count.js';
-import { timeRounds } from './timing.js';
+import { timeRounds, type RoundOptions } from './timing.js';
 import { summarize, type Summary } from './stats.js';
 import { CycleRunner, configLabel, createCycleFs, type AllocConfig } from './cycle.js';
 
@@ -62,7 +62,7 @@ export interface SizeOptions {
   configs?: readonly AllocConfig[];
   /** Called when a size starts (filling takes a moment at 1M) and after each task. */
   onSize?: (buckets: number) => void;
-  onTask?: (round: number, task: string) => void;
+  onTask?: RoundOptions['onTask'];
 }
 
 export const SIZE_BUCKET_SECTORS = 8;

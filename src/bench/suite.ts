@@ -10,10 +10,10 @@
 import os from 'node:os';
 import { randomSeed } from '../shared/prng.js';
 import { ConfigError } from '../shared/validate.js';
-import { runMicro, MICRO_GROUPS, type MicroGroup, type MicroResult } from './micro.js';
-import { runSizeSweep, type SizeResult } from './size-sweep.js';
+import { runMicro, MICRO_GROUPS, MICRO_TASKS, type MicroGroup, type MicroResult } from './micro.js';
+import { runSizeSweep, SIZE_CONFIGS, type SizeResult } from './size-sweep.js';
 import { runScaling, type ScalingResult } from './scaling.js';
-import { FULL_DELAYS_NS, runRaceSweep, type RaceResult } from './race-sweep.js';
+import { FULL_DELAYS_NS, RACE_CONFIGS, runRaceSweep, type RaceResult } from './race-sweep.js';
 import { startBenchPool } from './pool.js';
 import { pricesFromCycles, pricesFromScaling, type PriceRow } from './prices.js';
 import { ALL_CONFIGS } from './cycle.js';
@@ -65,14 +65,13 @@ export function makePlan(kind: PlanKind, sections: readonly Section[] = SECTIONS
 
 /** Seconds each section should take: its timed budget plus measured overheads (fills, fsck, RPC). */
 export function estimateSections(p: BenchPlan): Record<Section, number> {
-  const microTasks = 6 + 6 + 1 + 6 + ALL_CONFIGS.length;
-  const micro = microTasks * (p.micro.rounds * p.micro.timeMs + p.micro.warmupMs) / 1000 + microTasks * p.micro.countCalls * 3e-6 + 0.5;
+  const micro = MICRO_TASKS * (p.micro.rounds * p.micro.timeMs + p.micro.warmupMs) / 1000 + MICRO_TASKS * p.micro.countCalls * 3e-6 + 0.5;
   // Filling half a device costs ~2 µs per bucket per configuration; counting an O(n) scan a few calls.
-  const size = p.size.sizes.reduce((a, n) => a + 4 * (n * 0.5 * 2e-6 + p.size.rounds * p.size.timeMs / 1000 + 0.05) + n * 2e-7, 0);
+  const size = p.size.sizes.reduce((a, n) => a + SIZE_CONFIGS.length * (n * 0.5 * 2e-6 + p.size.rounds * p.size.timeMs / 1000 + 0.05) + n * 2e-7, 0);
   const runOverhead = 0.015;
   const scaling = p.scaling.rounds * p.scaling.workers.length * ALL_CONFIGS.length * (p.scaling.durationMs / 1000 + runOverhead)
     + ALL_CONFIGS.length * (p.scaling.warmupMs / 1000 + runOverhead);
-  const race = p.race.rounds * p.race.delaysNs.length * p.race.workers.length * 4 * (p.race.durationMs / 1000 + runOverhead + 0.01);
+  const race = p.race.rounds * p.race.delaysNs.length * p.race.workers.length * RACE_CONFIGS.length * (p.race.durationMs / 1000 + runOverhead + 0.01);
   const pool = 1.5;
   const all: Record<Section, number> = { micro, size, scaling: scaling + pool, race: race + pool };
   for (const s of SECTIONS) if (!p.sections.includes(s)) all[s] = 0;
@@ -169,22 +168,14 @@ export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Pr
   };
 
   await section('micro', () => {
-    const m = plan.micro;
-    const perRound = 6 + 6 + 1 + 6 + ALL_CONFIGS.length;
-    let n = 0;
-    result.micro = runMicro({
-      ...m, seed,
-      onTask: (_r, task) => progress('micro', ++n / (perRound * m.rounds), `micro: ${task}`),
-    });
+    result.micro = runMicro({ ...plan.micro, seed, onTask: (d, t, task) => progress('micro', d / t, `micro: ${task}`) });
   });
   await section('size', () => {
-    const z = plan.size;
-    let n = 0;
-    const total = z.sizes.length * 4 * z.rounds;
     result.size = runSizeSweep({
-      ...z, seed,
-      onSize: (b) => progress('size', n / total, `size: filling ${b.toLocaleString('en-US')} buckets`),
-      onTask: (_r, task) => progress('size', ++n / total, `size: ${task}`),
+      ...plan.size, seed,
+      // Every size is built before the first timed round, so the bar stands still while filling.
+      onSize: (b) => progress('size', 0, `size: filling ${b.toLocaleString('en-US')} buckets`),
+      onTask: (d, t, task) => progress('size', d / t, `size: ${task}`),
     });
   });
   const needPool = plan.sections.includes('scaling') || plan.sections.includes('race');

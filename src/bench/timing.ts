@@ -41,8 +41,8 @@ export interface RoundOptions {
   seed: number;
   /** Target duration of one batch (one sample). */
   batchNs?: number;
-  /** Called after each task in each round (progress). */
-  onTask?: (round: number, task: string) => void;
+  /** Called after each task in each round (progress): tasks timed so far, of rounds × tasks. */
+  onTask?: (done: number, total: number, task: string) => void;
 }
 
 /** Batch size: how many calls make one ~batchNs sample. Also warms the task up. */
@@ -76,10 +76,11 @@ export function timeRounds(tasks: readonly TimedTask[], o: RoundOptions): Map<st
   const batches = new Map<string, number>();
   for (const t of tasks) batches.set(t.name, calibrate(t, o.warmupMs, o.batchNs).batch);
   const out = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
+  let done = 0;
   for (let r = 0; r < o.rounds; r++) {
     for (const t of shuffled(tasks, rng)) {
       out.get(t.name)!.push(timeOne(t, batches.get(t.name)!, o.timeMs));
-      o.onTask?.(r, t.name);
+      o.onTask?.(++done, o.rounds * tasks.length, t.name);
     }
   }
   return out;
