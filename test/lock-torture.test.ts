@@ -141,5 +141,15 @@ describe('watchdog', () => {
       expect(p.alive).toBe(true);
     }
     expect(stall.message).toMatch(/worker 0 \(owner id \d+\): running, progress \d+/);
+    expect([0, ...stall.progress.map((p) => p.ownerId)]).toContain(stall.lockOwner);
+  }, 30_000);
+
+  it('a stalled seqlock run names the writer lock\'s holder (or nobody), not a reading of the sequence word', async () => {
+    const err = await runSeqlockConsistency({ readers: ['honour'], reads: 100_000_000, timeoutMs: 300, stallMs: 5_000 })
+      .then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TortureStallError);
+    const stall = err as TortureStallError;
+    expect(stall.progress).toHaveLength(2);
+    expect([0, stall.progress[0]!.ownerId]).toContain(stall.lockOwner);
   }, 30_000);
 });

@@ -22,7 +22,7 @@ import { CounterBlocks } from '../shared/counters.js';
 import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
 import { ConfigError, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
 import { ownerIdOfThread } from '../locks/common.js';
-import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, lockWords, makeTortureLock } from './lock-kinds.js';
+import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, type TortureLock, lockWords, makeTortureLock } from './lock-kinds.js';
 import {
   BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, type ProgressName, seqRecordWord, type TortureWorkerData, lockTortureSpec,
 } from './lock-torture-layout.js';
@@ -50,6 +50,7 @@ export interface WorkerProgress {
 /** The watchdog fired: the run stalled or overran. Carries each worker's last reported progress. */
 export class TortureStallError extends Error {
   readonly progress: WorkerProgress[];
+  /** Owner id the lock recorded when the watchdog fired: 0 when free (or read-held, or busted). */
   readonly lockOwner: number;
   constructor(what: string, reason: string, progress: WorkerProgress[], lockOwner: number) {
     const lines = progress.map((p) => `  worker ${p.worker} (owner id ${p.ownerId}): ${p.phase}, progress ${p.progress}${p.alive ? '' : ', exited'}`);
@@ -84,25 +85,28 @@ class Harness {
   readonly pool: WorkerPool<LockTortureApi>;
   readonly threadIds: number[];
   readonly what: string;
+  /** The run's lock as the main thread sees it: who holds it, for a stall report. */
+  readonly lock: TortureLock;
 
-  private constructor(what: string, region: Region, pool: WorkerPool<LockTortureApi>, workers: number) {
+  private constructor(what: string, kind: LockKind, region: Region, pool: WorkerPool<LockTortureApi>, workers: number) {
     this.what = what;
     this.region = region;
     this.pool = pool;
+    this.lock = makeTortureLock(kind, region.i32('lock'), 0);
     this.barrier = new StartBarrier(region.i32('control'), BARRIER_AT);
     this.progress = new CounterBlocks(region.i32('progress'), PROGRESS_NAMES, workers);
     // A worker's threadId reads -1 once it has exited; capture them now to name dead owners later.
     this.threadIds = Array.from({ length: workers }, (_, i) => pool.threadId(i));
   }
 
-  static async start(what: string, workers: number, recordWords: number, options: Common): Promise<Harness> {
+  static async start(what: string, kind: LockKind, workers: number, recordWords: number, options: Common): Promise<Harness> {
     const region = createRegion(lockTortureSpec(workers, recordWords));
     const pool = await WorkerPool.start<LockTortureApi>({
       url: workerUrl(options),
       count: workers,
       workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index }),
     });
-    return new Harness(what, region, pool, workers);
+    return new Harness(what, kind, region, pool, workers);
   }
 
   /** Worker index whose owner id is `owner`, or -1. */
@@ -123,10 +127,6 @@ class Harness {
         alive: this.pool.isAlive(worker),
       };
     });
-  }
-
-  lockOwnerWord(): number {
-    return Atomics.load(this.region.i32('lock'), 0) >>> 1;
   }
 
   /**
@@ -164,9 +164,9 @@ class Harness {
           lastChange = now;
         }
         if (now - started > timeoutMs) {
-          reject(new TortureStallError(this.what, `did not finish within ${timeoutMs} ms`, snap, this.lockOwnerWord()));
+          reject(new TortureStallError(this.what, `did not finish within ${timeoutMs} ms`, snap, this.lock.owner()));
         } else if (now - lastChange > stallMs) {
-          reject(new TortureStallError(this.what, `no worker made progress for ${Math.round(now - lastChange)} ms`, snap, this.lockOwnerWord()));
+          reject(new TortureStallError(this.what, `no worker made progress for ${Math.round(now - lastChange)} ms`, snap, this.lock.owner()));
         } else {
           timer = setTimeout(tick, Math.min(250, stallMs / 4));
         }
@@ -274,7 +274,7 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
   const total = workers + readers;
 
   const what = `lock torture (${kind}, ${workers} workers${readers > 0 ? ` + ${readers} readers` : ''} × ${iterations})`;
-  const h = await Harness.start(what, total, recordWords, options);
+  const h = await Harness.start(what, kind, total, recordWords, options);
   try {
     const all = await h.run<ExclusionResult | RwReaderResult>(total, (pool) => Array.from({ length: total }, (_, i) => (i < workers
       ? pool.call(i, (r) => r.exclusion(kind, iterations, 20_000), limits.timeoutMs + 30_000)
@@ -367,7 +367,7 @@ export async function runSeqlockConsistency(options: SeqlockConsistencyOptions =
   const limits = commonDefaults(options, 120_000);
   const workers = 1 + modes.length;
 
-  const h = await Harness.start(`seqlock consistency (1 writer, readers ${modes.join(',')})`, workers, recordWords, options);
+  const h = await Harness.start(`seqlock consistency (1 writer, readers ${modes.join(',')})`, 'seqlock', workers, recordWords, options);
   try {
     // Version 0 must satisfy the invariant too: an all-zero record would count as broken for every
     // reader that runs before the writer's first write.
@@ -438,7 +438,7 @@ export async function runDeadOwner(options: DeadOwnerOptions): Promise<DeadOwner
   const limits = commonDefaults(options, 30_000);
   const workers = 1 + waiters + (seqReader ? 1 : 0);
 
-  const h = await Harness.start(`dead owner (${kind}, ${death})`, workers, 4, options);
+  const h = await Harness.start(`dead owner (${kind}, ${death})`, kind, workers, 4, options);
   let result: Omit<DeadOwnerResult, 'allTerminated'>;
   try {
     const deadOwnerId = ownerIdOfThread(h.threadIds[0]!);
@@ -454,7 +454,7 @@ export async function runDeadOwner(options: DeadOwnerOptions): Promise<DeadOwner
       await h.pool.kill(0);
     }
     if (h.pool.isAlive(0)) throw new Error('dead owner: the holder is still alive');
-    const ownerAfterDeath = makeTortureLock(kind, h.region.i32('lock'), 0).owner();
+    const ownerAfterDeath = h.lock.owner();
     const attempts = await h.watch(Promise.all([
       ...Array.from({ length: waiters }, (_, j) => h.pool.call(j + 1, (r) => r.lockWithTimeout(kind, lockTimeoutMs), limits.timeoutMs)),
       ...(seqReader ? [h.pool.call(waiters + 1, (r) => r.seqReadWithTimeout(lockTimeoutMs), limits.timeoutMs)] : []),
