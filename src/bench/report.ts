@@ -14,7 +14,7 @@ import { delayLabel, type RaceResult } from './race-sweep.js';
 import { FLAT_TARGET, type SizeResult } from './size-sweep.js';
 import type { ScalingResult } from './scaling.js';
 import type { PriceRow } from './prices.js';
-import type { BenchResult } from './suite.js';
+import type { BenchResult, MachineInfo } from './suite.js';
 import { pricesSpec, raceSpec, renderSvg, scalingSpec, sizeSpec } from './charts.js';
 
 export const CHART_DIR = 'bench-charts';
@@ -30,8 +30,7 @@ export function mdTable(headers: readonly string[], rows: readonly (readonly str
   ].join('\n');
 }
 
-export function machineLine(r: BenchResult): string {
-  const m = r.machine;
+export function machineLine(m: MachineInfo): string {
   return `${m.cpuModel}, ${m.cores} cores (available parallelism ${m.availableParallelism}), Node ${m.node}, ${m.platform} ${m.release} ${m.arch}, ${m.totalMemGiB} GiB; ${m.date}`;
 }
 
@@ -162,22 +161,26 @@ function raceSection(r: RaceResult, chart: string | null): string {
   ].join('\n');
 }
 
-function sizeSection(z: SizeResult, chart: string | null): string {
-  const labels = [...new Set(z.points.map((p) => p.label))];
-  const rows = labels.map((label) => {
-    const row = z.rows.find((r) => r.label === label)!;
-    return [label, ...z.sizes.map((n) => {
-      const p = z.points.find((x) => x.label === label && x.buckets === n)!;
+/** The scan-cost table (report, `sab-alloc bench`, bench:alloc): a row per configuration, a column per size. */
+export function sizeTable(z: SizeResult): { headers: string[]; rows: string[][] } {
+  return {
+    headers: ['configuration', ...z.sizes.map((n) => `${n.toLocaleString('en-US')} buckets`), 'growth', `≤ ${FLAT_TARGET}×`],
+    rows: z.rows.map((row) => [row.label, ...z.sizes.map((n) => {
+      const p = z.points.find((x) => x.label === row.label && x.buckets === n)!;
       return `${fmtSummary(p.ns)} · ${fmt(p.atomics.total)} ops`;
-    }), `${fmt(row.growth)}×`, row.flat ? 'yes' : 'no'];
-  });
+    }), `${fmt(row.growth)}×`, row.flat ? 'yes' : 'no']),
+  };
+}
+
+function sizeSection(z: SizeResult, chart: string | null): string {
+  const table = sizeTable(z);
   return [
     '## Scan cost vs device size (one thread)', '',
     `ns per cycle (median (min–max)) · Atomics ops per cycle, with the first ${Math.round(z.fill * 100)}% of the device full of data, `
     + `${z.bucketSectors} sectors per bucket. Target (reported, not asserted): with the cursor fix or the freelist allocator a cycle costs `
     + `the same within ${FLAT_TARGET}× from the smallest to the largest device. Every size was measured in the same interleaved rounds `
     + `(resident memory with all of them built: ${z.rssMiB ?? '?'} MiB).`, '',
-    mdTable(['configuration', ...z.sizes.map((n) => `${n.toLocaleString('en-US')} buckets`), 'growth', `≤ ${FLAT_TARGET}×`], rows), '',
+    mdTable(table.headers, table.rows), '',
     ...(chart ? [`![cycle cost vs buckets](${chart})`, ''] : []),
   ].join('\n');
 }
@@ -201,7 +204,7 @@ export async function buildReport(r: BenchResult, chartDir = CHART_DIR): Promise
   }
   const md: string[] = [
     '# sab-alloc benchmark report', '',
-    `Machine: ${machineLine(r)}.`, '',
+    `Machine: ${machineLine(r.machine)}.`, '',
     `Plan: ${r.plan.kind} (${r.plan.sections.join(', ')}); seed ${r.seed}; took ${fmt(r.durationMs / 1000)} s (estimated ${fmt(r.estimatedSeconds)} s). `
     + `Load average (1 min) ${fmt(r.machine.loadAvgStart ?? NaN)} at the start, ${fmt(r.loadAvgEnd ?? NaN)} at the end`
     + `${Math.max(r.machine.loadAvgStart ?? 0, r.loadAvgEnd ?? 0) > r.machine.cores

@@ -11,11 +11,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { intArg } from './args.js';
 import { makePlan, machineInfo, runBenchSuite, estimateSeconds, SECTIONS, type PlanKind, type Section } from '../bench/suite.js';
-import { writeReport, cycleTableRows, CYCLE_HEADERS, priceRowsMd, PRICE_HEADERS, machineLine } from '../bench/report.js';
+import { writeReport, cycleTableRows, CYCLE_HEADERS, priceRowsMd, PRICE_HEADERS, machineLine, sizeTable } from '../bench/report.js';
 import { compareResults, formatCompareRows, loadResult } from '../bench/compare.js';
 import { cliTable } from '../bench/tables.js';
-import { fmt, fmtSummary } from '../bench/stats.js';
-import { FLAT_TARGET } from '../bench/size-sweep.js';
 
 interface BenchFlags {
   quick?: boolean;
@@ -59,7 +57,7 @@ async function runCompare(files: string[], cmd: Command): Promise<void> {
     cmd.error(`error: option '--compare <files...>': ${(e as Error).message}`, { exitCode: 2, code: 'sab-alloc.compareFile' });
   }
   const rows = compareResults(a!, b!);
-  process.stdout.write(`A: ${files[0]} — ${machineLine(a!)}\nB: ${files[1]} — ${machineLine(b!)}\n`);
+  process.stdout.write(`A: ${files[0]} — ${machineLine(a!.machine)}\nB: ${files[1]} — ${machineLine(b!.machine)}\n`);
   process.stdout.write(cliTable(['figure', 'unit', 'A median', 'B median', 'B / A', 'change'], formatCompareRows(rows)));
   const flagged = rows.filter((r) => r.flagged);
   process.stdout.write(`${rows.length} figures in both; ${flagged.length} changed beyond the measured spread `
@@ -99,10 +97,8 @@ async function runBench(flags: BenchFlags): Promise<void> {
     o.push(cliTable(CYCLE_HEADERS, cycleTableRows(result.micro, result.prices?.cycle ?? []), 'Allocation cycle, one thread (ns per cycle, median (min–max) over rounds)'));
   }
   if (result.size) {
-    const z = result.size;
-    o.push(cliTable(['configuration', ...z.sizes.map((n) => `${n.toLocaleString('en-US')} buckets`), 'growth', `≤ ${FLAT_TARGET}×`],
-      z.rows.map((r) => [r.label, ...z.sizes.map((n) => fmtSummary(z.points.find((p) => p.label === r.label && p.buckets === n)!.ns)), `${fmt(r.growth)}×`, r.flat ? 'yes' : 'no']),
-      'Cycle cost (ns) vs device size, half full'));
+    const t = sizeTable(result.size);
+    o.push(cliTable(t.headers, t.rows, `Cycle cost vs device size (ns per cycle median (min–max) · Atomics ops), first ${Math.round(result.size.fill * 100)}% full`));
   }
   process.stdout.write(o.join('\n'));
   process.stdout.write(`took ${duration((performance.now() - t0) / 1000)} (estimated ${duration(est)}); seed ${result.seed}\n`
