@@ -9,6 +9,7 @@ import type { ScalingResult } from './scaling.js';
 import type { RaceResult } from './race-sweep.js';
 import type { SizeResult } from './size-sweep.js';
 import type { PriceRow } from './prices.js';
+import { workersLabel } from './stats.js';
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = compile(spec).spec;
@@ -71,9 +72,9 @@ export function scalingSpec(s: ScalingResult): TopLevelSpec {
 
 /** Racy allocations per million against the injected delay (symlog axes: zero stays on the chart). */
 export function raceSpec(r: RaceResult): TopLevelSpec {
-  const workerOrder = r.workers.map((w) => `${w} worker${w === 1 ? '' : 's'}`);
+  const workerOrder = r.workers.map(workersLabel);
   const values = r.points.map((p) => ({
-    config: p.label, workers: `${p.workers} worker${p.workers === 1 ? '' : 's'}`, delayUs: p.delayNs / 1000,
+    config: p.label, workers: workersLabel(p.workers), delayUs: p.delayNs / 1000,
     perMillion: p.rate.rate * 1e6, low: p.rate.low * 1e6, high: p.rate.high * 1e6,
   }));
   return {
@@ -152,9 +153,9 @@ export function pricesSpec(p: { scaling: readonly PriceRow[]; cycle: readonly Pr
   const values = [
     ...p.cycle.filter((r) => r.baseline.startsWith('early/none')).map((r) => row(r, '1 thread, in-process')),
     ...p.scaling.filter((r) => r.baseline.startsWith('early/none') && workers.includes(r.workers))
-      .map((r) => row(r, `${r.workers} worker${r.workers === 1 ? '' : 's'}`)),
+      .map((r) => row(r, workersLabel(r.workers))),
   ];
-  const order = ['1 thread, in-process', ...workers.map((w) => `${w} worker${w === 1 ? '' : 's'}`)];
+  const order = ['1 thread, in-process', ...workers.map(workersLabel)];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Price of each fix', subtitle: 'time or throughput lost vs early/none with the same cursor setting, same rounds (%); median, bars IQR' },

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { raceRate, formatRate } from '../torture/rates.js';
-import { fmt, fmtPct, fmtPctRange, fmtSummary, pct } from './stats.js';
+import { fmt, fmtPct, fmtPctRange, fmtSummary, pct, workersLabel } from './stats.js';
 import { fmtAtomics } from './atomics-count.js';
 import { atomicsNs, type MicroResult } from './micro.js';
 import { configLabel } from './cycle.js';
@@ -126,7 +126,7 @@ function scalingSection(s: ScalingResult, chart: string | null): string {
     + `${s.durationMs} ms per configuration, interleaved; workers started once and released together by a start barrier each round, `
     + `start-up never timed; a fresh ${s.buckets}-bucket filesystem per run; no race hook. ⚠ marks runs with racy allocations `
     + '(the unfixed path corrupting: its throughput is not a clean baseline).', '',
-    mdTable(['configuration', ...s.workers.map((w) => `${w} worker${w === 1 ? '' : 's'}`)], rows), '',
+    mdTable(['configuration', ...s.workers.map(workersLabel)], rows), '',
     ...(chart ? [`![throughput vs workers](${chart})`, ''] : []),
   ].join('\n');
 }

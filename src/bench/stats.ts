@@ -48,6 +48,11 @@ export function fmt(x: number, digits = 3): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
+/** "1 worker", "4 workers": a worker count as tables and chart legends name it. */
+export function workersLabel(w: number): string {
+  return `${w} worker${w === 1 ? '' : 's'}`;
+}
+
 /** "+2.1%" for a fraction. */
 export function pct(x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
