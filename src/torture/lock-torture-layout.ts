@@ -7,8 +7,9 @@
  *     [0..2]   StartBarrier (arrived, go, stop)
  *     [3]      readers done: seqlock readers that finished their reads (the writer stops at N)
  *     [4..15]  reserved, zero
- *   lock      i32 × 2       the lock under test (1 or 2 words, see lock-kinds.ts); alone on its line
- *                            so waiters polling it do not slow down the data they are waiting for
+ *   lock      i32 × LOCK_WORDS (2)  the lock under test: as many words as the largest lock kind needs
+ *                            (see lock-kinds.ts); alone on its line so waiters polling it do not slow
+ *                            down the data they are waiting for
  *   data      i32 × (1 + recordWords × SEQ_STRIDE)
  *     [0]      canary: 0 while nobody is inside the critical section, else the owner id of the thread
  *              inside; a thread that finds it non-zero on entry has caught a mutual-exclusion failure
@@ -24,6 +25,7 @@
  */
 import { counterWords } from '../shared/counters.js';
 import type { RegionHandle, RegionSpec } from '../shared/region.js';
+import { LOCK_KINDS, lockWords } from './lock-kinds.js';
 
 export const LOCK_TORTURE_KIND = 'lock-torture';
 export const LOCK_TORTURE_VERSION = 1;
@@ -31,6 +33,9 @@ export const LOCK_TORTURE_VERSION = 1;
 export const CONTROL_WORDS = 16;
 export const BARRIER_AT = 0;
 export const READERS_DONE = 3;
+
+/** Words of the lock section: room for the largest lock kind. */
+export const LOCK_WORDS = Math.max(...LOCK_KINDS.map(lockWords));
 
 export const CANARY = 0;
 export const RECORD_AT = 1;
@@ -60,7 +65,7 @@ export function lockTortureSpec(workers: number, recordWords: number): RegionSpe
     version: LOCK_TORTURE_VERSION,
     sections: [
       { name: 'control', type: 'i32', length: CONTROL_WORDS },
-      { name: 'lock', type: 'i32', length: 2 },
+      { name: 'lock', type: 'i32', length: LOCK_WORDS },
       { name: 'data', type: 'i32', length: 1 + recordWords * SEQ_STRIDE },
       { name: 'progress', type: 'i32', length: counterWords(PROGRESS_NAMES.length, workers) },
     ],

@@ -22,7 +22,7 @@ import { CounterBlocks } from '../shared/counters.js';
 import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
 import { ConfigError, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
 import { ownerIdOfThread } from '../locks/common.js';
-import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, type TortureLock, lockWords, makeTortureLock } from './lock-kinds.js';
+import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, type TortureLock, makeTortureLock } from './lock-kinds.js';
 import {
   BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, type ProgressName, seqRecordWord, type TortureWorkerData, lockTortureSpec,
 } from './lock-torture-layout.js';
@@ -270,7 +270,6 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
     throw new ConfigError('readers', `applies to kinds "rwlock" and "busted" only, got kind "${kind}"`);
   }
   const limits = commonDefaults(options, 120_000);
-  if (lockWords(kind) > 2) throw new Error(`lock kind ${kind} needs more lock words than the layout has`);
   const total = workers + readers;
 
   const what = `lock torture (${kind}, ${workers} workers${readers > 0 ? ` + ${readers} readers` : ''} × ${iterations})`;
