@@ -20,7 +20,7 @@ interface LocksFlags {
   json?: string;
 }
 
-export interface LocksRow {
+interface LocksRow {
   result: LockTortureResult;
   ok: boolean;
   verdict: string;
@@ -39,7 +39,7 @@ function locksArg(value: string): LockKind[] {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-export function judge(result: LockTortureResult): LocksRow {
+function judge(result: LockTortureResult): LocksRow {
   const broken = result.lostUpdates > 0 || result.canaryTrips > 0 || result.tornRecord;
   if (result.kind === 'busted') {
     return { result, ok: broken, verdict: broken ? 'unsafe, as expected' : 'NOT CAUGHT: harness too weak' };
@@ -47,7 +47,7 @@ export function judge(result: LockTortureResult): LocksRow {
   return { result, ok: !broken, verdict: broken ? 'LOST UPDATES' : 'ok' };
 }
 
-export function locksTable(rows: LocksRow[]): string {
+function locksTable(rows: LocksRow[]): string {
   const t = new Table({
     style: { head: [], border: [] },
     head: ['lock', 'workers', 'expected', 'got', 'lost updates', 'canary trips', 'ms', 'pairs/s', 'verdict'],

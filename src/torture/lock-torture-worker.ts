@@ -111,10 +111,6 @@ export interface LockAttempt {
 }
 
 const api = {
-  ownerId(): number {
-    return currentOwnerId();
-  },
-
   /**
    * The mutual-exclusion torture loop. The record is read in full with plain reads into a private
    * scratch copy and written back afterwards, so that without exclusion the window between read and
