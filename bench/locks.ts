@@ -256,7 +256,7 @@ const LOCK_ATOMICS: Record<string, string> = {
   'SpinLock lock+unlock': 'lock is one compareExchange, unlock one compareExchange',
   'Mutex lock+unlock': 'lock is one compareExchange, unlock one compareExchange',
   'SeqLock writeLock+writeUnlock': 'a seqlock write is 4 read-modify-writes (writer lock CAS, 2 sequence adds, unlock CAS) plus an owner load',
-  'RwLock readLock+readUnlock': 'a read lock is load + CAS each way (the reader count must be read before it is bumped)',
+  'RwLock readLock+readUnlock': 'lock is one compareExchange (guessing a free word), unlock one compareExchange (guessing the only reader)',
   'RwLock writeLock+writeUnlock': 'lock is one compareExchange, unlock one compareExchange',
 };
 
