@@ -13,7 +13,6 @@
  */
 import { AllocError, StaleHandleError } from '../alloc/errors.js';
 import { createFilesystem, type Filesystem } from '../alloc/filesystem.js';
-import { Dev } from '../alloc/device.js';
 import { ALLOCATORS, FIXES, type AllocatorKind, type FixKind } from '../alloc/types.js';
 
 export interface AllocConfig {
@@ -68,18 +67,32 @@ export function createCycleFs(config: AllocConfig, o: CycleFsOptions): Filesyste
  * Filling through the configuration under test would cost O(n²) for the early scan without the
  * cursor fix (hours at a million buckets), and a filesystem refuses an attachment configured with
  * other rules. So the fill is written through the public API into a twin filesystem of identical
- * layout configured as freelist + cursor (O(n)), and its memory image is copied into `fs`: every
- * section but the per-thread counters, and every device word but those that describe `fs` itself (how it
- * was created, who is attached). The result is state the allocator itself wrote; small devices are fsck'd
- * to prove the copy whole. Call before any other thread attaches. The shared cursor ends at the end
- * of the fill, where a cursor-fixed allocator would have left it.
+ * layout configured as freelist + cursor (O(n)), and its memory image is copied into `fs` through
+ * `fs.region`, without knowing any section's word layout: two fresh filesystems of one layout differ
+ * only in the words that describe each (the device's record of the rules it was created with), so
+ * those keep `fs`'s values and every other word takes the twin's — in every section but the
+ * per-thread counters, whose counts are the twin's own work and whose slots say who is attached.
+ * The result is state the allocator itself wrote; small devices are fsck'd to prove the copy whole.
+ * Call on a new filesystem, before any other thread attaches. The shared cursor ends at the end of
+ * the fill, where a cursor-fixed allocator would have left it.
  */
 export function fillDevice(fs: Filesystem, fraction: number): number {
   if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`fill: must be a number in [0, 1), got ${String(fraction)}`);
   const count = Math.floor(fs.config.buckets * fraction);
   if (count === 0) return 0;
+  if (fs.stats().opIds !== 0) throw new Error('fill: the filesystem has been used; fill it as soon as it is created');
   const twin = createFilesystem({ ...fs.config, allocator: 'freelist', fix: 'none', cursorFix: true, freelistLookup: 'locked' });
   if (twin.region.layout.hash !== fs.region.layout.hash) throw new Error('fill: the twin filesystem has a different layout');
+  // Per section, the words in which the two differ while both are new: the ones describing `fs`.
+  const own = new Map<string, number[]>();
+  for (const { name } of fs.region.layout.sections) {
+    if (name === 'counters') continue;
+    const mine = fs.region.i32(name);
+    const theirs = twin.region.i32(name);
+    const differ: number[] = [];
+    for (let w = 0; w < mine.length; w++) if (mine[w] !== theirs[w]) differ.push(w);
+    own.set(name, differ);
+  }
   const S = fs.config.bucketSectors;
   for (let i = 0; i < count; i++) {
     const ob = twin.allocBucket();
@@ -87,18 +100,11 @@ export function fillDevice(fs: Filesystem, fraction: number): number {
     twin.write(ob, S);
     twin.put(ob);
   }
-  for (const section of fs.region.layout.sections) {
-    if (section.name === 'counters') continue;
-    const from = twin.region.i32(section.name);
-    const to = fs.region.i32(section.name);
-    if (section.name === 'device') {
-      // The cursors and op ids, and everything from the freelist lock on (slot list, usage, errors);
-      // not the words between, which describe the filesystem and its attached threads.
-      for (const w of [Dev.cursor, Dev.discardCursor, Dev.opSeq]) to[w] = from[w]!;
-      to.set(from.subarray(Dev.freelistLock), Dev.freelistLock);
-    } else {
-      to.set(from);
-    }
+  for (const [name, differ] of own) {
+    const to = fs.region.i32(name);
+    const kept = differ.map((w) => to[w]!);
+    to.set(twin.region.i32(name));
+    differ.forEach((w, k) => { to[w] = kept[k]!; });
   }
   if (fs.config.buckets <= 1 << 14) {
     const report = fs.fsck({ maxErrors: 3 });
