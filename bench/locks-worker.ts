@@ -8,17 +8,12 @@ import { parentPort } from 'node:worker_threads';
 import { attachRegion, type RegionHandle } from '../src/shared/region.js';
 import { StartBarrier } from '../src/shared/barrier.js';
 import { exposeToParent } from '../src/shared/worker-pool.js';
-import { LockStats, Mutex, RwLock, SpinLock } from '../src/locks/index.js';
+import { LockStats } from '../src/locks/index.js';
+import { type LockKind, makeTortureLock } from '../src/torture/lock-kinds.js';
 import { BENCH_RUN_SPEC, type ContendedKind, type ContendedRun, epochMs } from './locks-common.js';
 
-interface Pair { lock(): void; unlock(): void }
-
-function makeLock(kind: ContendedKind, words: Int32Array, stats: LockStats): Pair {
-  if (kind === 'spin') return new SpinLock(words, 0, { stats });
-  if (kind === 'mutex') return new Mutex(words, 0, { stats });
-  const rw = new RwLock(words, 0, { stats });
-  return { lock: () => rw.writeLock(), unlock: () => rw.writeUnlock() };
-}
+/** The lock torture's kind for each benchmarked one (the rwlock is benchmarked on its write side). */
+const LOCK_KIND: Record<ContendedKind, LockKind> = { spin: 'spin', mutex: 'mutex', 'rwlock-write': 'rwlock' };
 
 const api = {
   /** One timed run: wait at the barrier, then lock/increment/unlock until stop (or maxMs). */
@@ -27,7 +22,7 @@ const api = {
     const barrier = new StartBarrier(region.i32('control'), 0);
     const data = region.i32('data');
     const stats = new LockStats();
-    const lock = makeLock(kind, region.i32('lock'), stats);
+    const lock = makeTortureLock(LOCK_KIND[kind], region.i32('lock'), 0, stats);
     barrier.arriveAndWait(20_000);
     const startedAt = epochMs();
     const deadline = performance.now() + maxMs;
