@@ -288,7 +288,6 @@ const api = {
     const lock = makeTortureLock(kind, lockWords, 0);
     lock.lock(1000);
     setPhase(Phase.holding);
-    Atomics.notify(P, PHASE);
     if (exit) process.exit(0);
     return currentOwnerId();
   },
