@@ -63,7 +63,7 @@ const plan = o.quick
   : { micro: { rounds: 50, timeMs: 10, warmupMs: 50, countCalls: 1000 }, size: { rounds: 15, timeMs: 30, warmupMs: 30 } };
 const sizes = [1 << 10, 1 << 16, 1 << 20];
 process.stderr.write(`bench:alloc${o.quick ? ' (quick)' : ''} on ${machineLine(machine)}\n`
-  + `expected ≈ ${o.quick ? '15' : '30'} s; seed ${o.seed}\n`);
+  + `expected ≈ ${o.quick ? '15' : '25'} s; seed ${o.seed}\n`);
 
 const t0 = performance.now();
 const micro = runMicro({ ...plan.micro, seed: o.seed, groups: ['raw', 'cycle'] });

@@ -3,12 +3,14 @@
  * 1K … 1M buckets whose first half is already full of data, for each allocator with and without the
  * cursor fix. The unfixed early scan restarts at bucket 0 and walks over every used bucket on every
  * allocation (O(n)); the cursor fix starts where the last allocation ended (amortised O(1): it walks
- * the used half once per wrap); the freelist allocator jumps through the free-space bitmap's summary
- * words (O(n / 1024) without the cursor, O(1) with it).
+ * the used half once per wrap); the freelist allocator jumps through the multi-level free-space
+ * bitmap (src/alloc/bitmap-index.ts): a few words per level without the cursor, four levels at 1M
+ * buckets, so O(log n); O(1) with it.
  *
  * Small buckets (8 sectors) keep a million-bucket device near 100 MB: records 32 MB, backpointers
  * 32 MB, extents buckets × 32 B. Every size's filesystems are alive together (interleaved rounds),
- * so the full sweep holds ~0.6 GB; the result records the resident size.
+ * so the full sweep holds ~0.5 GB of them (0.9–1.1 GB resident, measured); the result records the
+ * resident size.
  */
 import { countAtomicsPhases, addCounts, type AtomicsCount } from './atomics-count.js';
 import { timeRounds, type RoundOptions } from './timing.js';

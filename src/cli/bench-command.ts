@@ -109,7 +109,7 @@ export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: micro costs in Atomics ops, throughput vs workers, race rate vs delay, scan cost vs device size, the price of each fix; JSON + Markdown report + SVG charts')
-    .option('--quick', 'fewer rounds, configurations and shorter runs (under 2 minutes on 2 cores)')
+    .option('--quick', 'fewer rounds, worker counts and device sizes, shorter runs (about 30 s on 2 cores)')
     .option('--out <dir>', 'directory for bench.json, bench-report.md and bench-charts/', pathArg('directory'), 'results')
     .option('--json <file>', 'where to write the JSON result (default <out>/bench.json)', pathArg('file path'))
     .option('--only <sections>', `run only these sections: comma-separated ${SECTIONS.join(',')}`, sectionsArg)
