@@ -22,6 +22,7 @@ import { machineInfo } from '../src/bench/suite.js';
 import { cycleTableRows, CYCLE_HEADERS, PRICE_HEADERS, priceRowsMd, machineLine, sizeTable } from '../src/bench/report.js';
 import { cliTable } from '../src/bench/tables.js';
 import { fmt } from '../src/bench/stats.js';
+import { count } from '../src/torture/format.js';
 
 const USAGE = 'usage: node dist/bench/alloc.js [--quick] [--json PATH] [--seed N]';
 
@@ -70,7 +71,7 @@ const micro = runMicro({ ...plan.micro, seed: o.seed, groups: ['raw', 'cycle'] }
 process.stderr.write(`  cycles done (${fmt((performance.now() - t0) / 1000)} s); size sweep …\n`);
 const size = runSizeSweep({
   ...plan.size, sizes, seed: o.seed,
-  onSize: (n) => process.stderr.write(`  ${n.toLocaleString('en-US')} buckets (filling half) …\n`),
+  onSize: (n) => process.stderr.write(`  ${count(n)} buckets (filling half) …\n`),
 });
 const prices = pricesFromCycles(micro);
 

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { raceRate, formatRate } from '../torture/rates.js';
+import { count } from '../torture/format.js';
 import { fmt, fmtPct, fmtPctRange, fmtSummary, pct, workersLabel } from './stats.js';
 import { fmtAtomics } from './atomics-count.js';
 import { atomicsNs, type MicroResult } from './micro.js';
@@ -133,7 +134,7 @@ function scalingSection(s: ScalingResult, chart: string | null): string {
 
 function raceSection(r: RaceResult, chart: string | null): string {
   const rows = r.points.map((p) => [
-    p.label, String(p.workers), delayLabel(p.delayNs), p.allocations.toLocaleString('en-US'), String(p.racy), formatRate(p.rate),
+    p.label, String(p.workers), delayLabel(p.delayNs), count(p.allocations), String(p.racy), formatRate(p.rate),
     `${p.errors.duplicate_backpointer} / ${p.errors.data_type_mismatch} / ${p.errors.gen_mismatch}`,
     p.fsckFailures === 0 ? 'clean' : `${p.fsckFailures} of ${p.runs} runs failed`,
   ]);
@@ -142,7 +143,7 @@ function raceSection(r: RaceResult, chart: string | null): string {
     const ps = r.points.filter((p) => p.label === label);
     const n = ps.reduce((a, p) => a + p.allocations, 0);
     const k = ps.reduce((a, p) => a + p.racy, 0);
-    return [label, n.toLocaleString('en-US'), String(k), formatRate(raceRate(k, n))];
+    return [label, count(n), String(k), formatRate(raceRate(k, n))];
   });
   return [
     '## Race rate: the shape of the window', '',
@@ -164,7 +165,7 @@ function raceSection(r: RaceResult, chart: string | null): string {
 /** The scan-cost table (report, `sab-alloc bench`, bench:alloc): a row per configuration, a column per size. */
 export function sizeTable(z: SizeResult): { headers: string[]; rows: string[][] } {
   return {
-    headers: ['configuration', ...z.sizes.map((n) => `${n.toLocaleString('en-US')} buckets`), 'growth', `≤ ${FLAT_TARGET}×`],
+    headers: ['configuration', ...z.sizes.map((n) => `${count(n)} buckets`), 'growth', `≤ ${FLAT_TARGET}×`],
     rows: z.rows.map((row) => [row.label, ...z.sizes.map((n) => {
       const p = z.points.find((x) => x.label === row.label && x.buckets === n)!;
       return `${fmtSummary(p.ns)} · ${fmt(p.atomics.total)} ops`;

@@ -5,6 +5,7 @@
  * moved it. A single pair of runs proves nothing on these machines (ARCHITECTURE.md).
  */
 import { max, median, min, quantileSorted } from 'simple-statistics';
+import { count } from '../torture/format.js';
 
 export interface Summary {
   median: number;
@@ -43,7 +44,7 @@ export function fmtSummary(s: Summary, digits = 3, scale = 1): string {
 export function fmt(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);
   const a = Math.abs(x);
-  if (a >= 10 ** digits) return Math.round(x).toLocaleString('en-US');
+  if (a >= 10 ** digits) return count(x);
   if (a === 0) return '0';
   return Number(x.toPrecision(digits)).toString();
 }

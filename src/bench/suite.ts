@@ -10,6 +10,7 @@
 import os from 'node:os';
 import { randomSeed } from '../shared/prng.js';
 import { ConfigError } from '../shared/validate.js';
+import { count } from '../torture/format.js';
 import { runMicro, MICRO_GROUPS, MICRO_TASKS, type MicroGroup, type MicroResult } from './micro.js';
 import { runSizeSweep, SIZE_CONFIGS, type SizeResult } from './size-sweep.js';
 import { runScaling, type ScalingResult } from './scaling.js';
@@ -174,7 +175,7 @@ export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Pr
     result.size = runSizeSweep({
       ...plan.size, seed,
       // Every size is built before the first timed round, so the bar stands still while filling.
-      onSize: (b) => progress('size', 0, `size: filling ${b.toLocaleString('en-US')} buckets`),
+      onSize: (b) => progress('size', 0, `size: filling ${count(b)} buckets`),
       onTask: (d, t, task) => progress('size', d / t, `size: ${task}`),
     });
   });
