@@ -5,8 +5,7 @@
  * a single round has no spread; it is shown but never flagged, and says so.
  */
 import { readFileSync } from 'node:fs';
-import { fmt } from './stats.js';
-import type { Summary } from './stats.js';
+import { fmt, type Summary } from './stats.js';
 import { RESULT_SCHEMA, type BenchResult } from './suite.js';
 import { delayLabel } from './race-sweep.js';
 

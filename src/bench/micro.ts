@@ -238,7 +238,7 @@ function cycleTasks(countCalls: number): Planned[] {
 /** Tasks per round with every group (the suite's time estimate): raw, locks + seqlock read, lookup, alloc, cycle. */
 export const MICRO_TASKS = 6 + 6 + 1 + ALLOCATORS.length * FIXES.length + ALL_CONFIGS.length;
 
-export function planMicroTasks(groups: readonly MicroGroup[], countCalls: number): Planned[] {
+function planMicroTasks(groups: readonly MicroGroup[], countCalls: number): Planned[] {
   const out: Planned[] = [];
   if (groups.includes('raw')) out.push(...rawTasks());
   if (groups.includes('lock') || groups.includes('read')) {

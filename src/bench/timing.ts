@@ -46,7 +46,7 @@ export interface RoundOptions {
 }
 
 /** Batch size: how many calls make one ~batchNs sample. Also warms the task up. */
-export function calibrate(t: TimedTask, warmupMs: number, batchNs = 25_000): { batch: number; nsPerCall: number } {
+function calibrate(t: TimedTask, warmupMs: number, batchNs = 25_000): { batch: number; nsPerCall: number } {
   let calls = 0;
   let charged = 0;
   const t0 = performance.now();
