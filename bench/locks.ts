@@ -204,8 +204,7 @@ async function contended(quick: boolean): Promise<ContendedCell[]> {
           const all = Promise.all(calls);
           all.catch(() => {});
           // Start-up and the RPC round trip happen here, before the clock: workers park on the barrier.
-          await Promise.race([barrier.waitForArrivals(workers, 20_000), all]);
-          barrier.release();
+          await barrier.releaseWhenArrived(workers, 20_000, all);
           await sleep(runMs);
           barrier.requestStop();
           const results = await all;

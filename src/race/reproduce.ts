@@ -86,9 +86,7 @@ export async function reproduceReportedRace(options: ReproduceOptions = {}): Pro
     const running = pool.all((remote, i) => remote.run({
       fs: fs.handle, race: rc.handle, barrier, worker: i, owner: i + 1, dataType: dataTypes[i]!, sectors, timeoutMs,
     }), timeoutMs + 5_000);
-    const start = new StartBarrier(barrier, 0);
-    await start.waitForArrivals(2, timeoutMs);
-    start.release();
+    await new StartBarrier(barrier, 0).releaseWhenArrived(2, timeoutMs, running);
     tasks = await running;
   } finally {
     await pool.terminate();

@@ -65,6 +65,26 @@ export class StartBarrier {
     }
   }
 
+  /**
+   * Main side: waits until `count` workers have arrived, then releases them together. `running`
+   * is the workers' pending work (their run calls): if it settles first — a worker died or failed
+   * before arriving — the wait fails at once with that error instead of at the timeout. Whenever it
+   * fails, the barrier is aborted so no worker stays parked on it.
+   */
+  async releaseWhenArrived(count: number, timeoutMs: number, running: Promise<unknown>): Promise<void> {
+    const early = running.then(() => {
+      throw new Error('start barrier: the workers finished before they were released');
+    });
+    early.catch(() => {});
+    try {
+      await Promise.race([this.waitForArrivals(count, timeoutMs), early]);
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+    this.release();
+  }
+
   release(): void {
     Atomics.store(this.i32, this.index + 1, 1);
     Atomics.notify(this.i32, this.index + 1);

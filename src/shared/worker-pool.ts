@@ -135,11 +135,6 @@ export class WorkerPool<T> {
     return Promise.all(this.slots.map((_, i) => this.call(i, (r) => fn(r, i), timeoutMs)));
   }
 
-  /** Like `all`, but reports each worker's outcome instead of failing fast. */
-  allSettled<R>(fn: (remote: Comlink.Remote<T>, i: number) => Promise<R>, timeoutMs: number): Promise<PromiseSettledResult<R>[]> {
-    return Promise.allSettled(this.slots.map((_, i) => this.call(i, (r) => fn(r, i), timeoutMs)));
-  }
-
   /** Terminates worker i now (a kill in a torture run). */
   async kill(i: number): Promise<void> {
     const slot = this.slots[i]!;

@@ -136,16 +136,8 @@ class Harness {
   async run<R>(participants: number, calls: (pool: WorkerPool<LockTortureApi>) => Promise<R>[], options: Required<Pick<Common, 'timeoutMs' | 'stallMs'>>): Promise<R[]> {
     const work = Promise.all(calls(this.pool));
     work.catch(() => {});
-    let released = false;
-    try {
-      // A worker that dies before arriving rejects `work`: race it so the wait fails at once.
-      await Promise.race([this.barrier.waitForArrivals(participants, 20_000), work]);
-      this.barrier.release();
-      released = true;
-      return await this.watch(work, options.timeoutMs, options.stallMs);
-    } finally {
-      if (!released) this.barrier.abort();
-    }
+    await this.barrier.releaseWhenArrived(participants, 20_000, work);
+    return this.watch(work, options.timeoutMs, options.stallMs);
   }
 
   /** Waits for `work`; rejects with TortureStallError if it overruns or nobody progresses. */

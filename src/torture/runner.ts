@@ -254,17 +254,17 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   try {
     await pool.all((r, i) => r.setup({ fs: fs.handle, race: rc.handle, barrier: barrierWords, worker: i, seed: p.seed, controlled }), 20_000);
     sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: p.replay } : {}) });
-    const runs = pool.allSettled((r, i) => r.run({
+    const calls = Array.from({ length: p.workers }, (_, i) => pool.call(i, (r) => r.run({
       workload: {
         worker: i, seed: p.seed, ops: p.ops, streams: p.streams, maxExtentSectors: p.maxExtentSectors, liveTarget,
         putProbability: p.putProbability, discardEvery: 8,
       },
       barrierTimeoutMs: 30_000,
       kill: kill !== null && kill.worker === i ? { point: kill.point, pass: kill.pass, signal: kill.signal } : null,
-    }), 24 * 3600 * 1000);
-    await barrier.waitForArrivals(p.workers, 30_000);
+    }), 24 * 3600 * 1000));
+    const runs = Promise.allSettled(calls);
+    await barrier.releaseWhenArrived(p.workers, 30_000, Promise.all(calls));
     const t0 = performance.now();
-    barrier.release();
     hooks.onStart?.(p);
 
     let done = false;
