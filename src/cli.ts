@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { registerTortureCommand, USAGE_EXIT } from './cli/torture-command.js';
+import { registerTortureCommand } from './cli/torture-command.js';
+import { USAGE_EXIT } from './cli/args.js';
 import { registerReproduceCommand } from './cli/reproduce-command.js';
 import { registerDemoCommand } from './cli/demo-command.js';
 import { registerLocksCommand } from './cli/locks-command.js';

@@ -4,34 +4,39 @@
  * invalid. must be an integer in [1, 64]". The dispatcher turns those into exit code 2.
  */
 import { InvalidArgumentError } from 'commander';
+import { ConfigError } from '../shared/validate.js';
 import type { DelayPolicy } from '../race/control.js';
 
-export function intArg(min: number, max: number): (value: string) => number {
+/** Exit codes every command shares: 2 bad usage, 3 stall or harness error (1 is corruption found). */
+export const USAGE_EXIT = 2;
+export const HARNESS_EXIT = 3;
+
+/**
+ * What a command that failed prints and exits with: a ConfigError is bad usage, named by its flag;
+ * anything else broke the harness (`label` says how: HARNESS_ERROR, STALL).
+ */
+export function exitForError(e: unknown, label = 'HARNESS_ERROR'): number {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`error: ${flagOf(e.param)}: ${e.message.slice(e.param.length + 2)}\n`);
+    return USAGE_EXIT;
+  }
+  process.stderr.write(`${label}: ${(e as Error)?.stack ?? String(e)}\n`);
+  return HARNESS_EXIT;
+}
+
+function rangeArg(min: number, max: number, integer: boolean): (value: string) => number {
+  const what = integer ? 'an integer' : 'a number';
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`must be an integer in [${min}, ${max}]`);
+    if (value.trim() === '' || !(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be ${what} in [${min}, ${max}]`);
     }
     return n;
   };
 }
 
-export function numberArg(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`must be a number in [${min}, ${max}]`);
-    }
-    return n;
-  };
-}
-
-export function choiceArg<T extends string>(choices: readonly T[]): (value: string) => T {
-  return (value) => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}`);
-    return value as T;
-  };
-}
+export const intArg = (min: number, max: number): ((value: string) => number) => rangeArg(min, max, true);
+export const numberArg = (min: number, max: number): ((value: string) => number) => rangeArg(min, max, false);
 
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 };
 

@@ -11,8 +11,7 @@ import { formatRate } from '../torture/rates.js';
 import { count as fmt, percent as pct, wrap } from '../torture/format.js';
 import { defaultWorkers } from '../torture/runner.js';
 import type { DelayPolicy } from '../race/control.js';
-import { delayArg, intArg, numberArg } from './args.js';
-import { usageError } from './torture-command.js';
+import { delayArg, exitForError, intArg, numberArg } from './args.js';
 
 interface DemoFlags {
   workers?: number;
@@ -73,9 +72,7 @@ async function demoAction(f: DemoFlags): Promise<number> {
       if (name !== '' && process.stdout.isTTY) process.stdout.write(`\r  run ${done + 1}/${total}: ${name.padEnd(20)}`);
     });
   } catch (e) {
-    if ((e as Error).name === 'ConfigError') return usageError(e);
-    process.stderr.write(`\nHARNESS_ERROR: ${(e as Error).message}\n`);
-    return 3;
+    return exitForError(e);
   }
   if (process.stdout.isTTY) process.stdout.write('\r'.padEnd(40) + '\r');
   const p = result.params;

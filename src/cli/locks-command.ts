@@ -8,9 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import Table from 'cli-table3';
 import { REAL_LOCK_KINDS, TortureStallError, runLockTorture, type LockKind, type LockTortureResult } from '../torture/lock-torture.js';
-import { ConfigError } from '../shared/validate.js';
-import { intArg, numberArg } from './args.js';
-import { usageError } from './torture-command.js';
+import { exitForError, intArg, numberArg } from './args.js';
 
 interface LocksFlags {
   workers: number;
@@ -97,13 +95,7 @@ async function locksAction(f: LocksFlags): Promise<number> {
       rows.push(judge(await runLockTorture({ kind, workers: f.workers, iterations: f.iterations, timeoutMs: f.timeout * 1000 })));
     }
   } catch (e) {
-    if (e instanceof TortureStallError) {
-      process.stderr.write(`STALL: ${e.message}\n`);
-      return 3;
-    }
-    if (e instanceof ConfigError) return usageError(e);
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
-    return 3;
+    return exitForError(e, e instanceof TortureStallError ? 'STALL' : 'HARNESS_ERROR');
   }
   console.log(locksTable(rows));
   const failed = rows.filter((r) => !r.ok);

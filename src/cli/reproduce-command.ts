@@ -4,12 +4,11 @@
  * and whether the race happened or why the fix refused. `--all` runs every configuration.
  */
 import { writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import Table from 'cli-table3';
 import { ALLOCATORS, FIXES, FREELIST_LOOKUPS, WRITE_TYPES, type WriteType } from '../alloc/types.js';
 import { reproduceReportedRace, type ReproduceOptions, type ReproduceResult } from '../race/reproduce.js';
-import { InvalidArgumentError } from 'commander';
-import { usageError } from './torture-command.js';
+import { exitForError } from './args.js';
 
 interface ReproduceFlags {
   allocator: ReproduceOptions['allocator'];
@@ -110,8 +109,6 @@ async function reproduceAction(f: ReproduceFlags): Promise<number> {
     if (f.json !== undefined) writeFileSync(f.json, `${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (e) {
-    if ((e as Error).name === 'ConfigError') return usageError(e);
-    process.stderr.write(`HARNESS_ERROR: ${(e as Error).message}\n`);
-    return 3;
+    return exitForError(e);
   }
 }

@@ -12,9 +12,7 @@ import { RACE_POINT_NAMES, racePointIndex, racePointLabel } from '../alloc/race-
 import { runTorture, defaultWorkers, SCHEDULES, type TortureOptions, type TortureResult } from '../torture/runner.js';
 import { banner, statLine, summary } from '../torture/report.js';
 import { DEFAULT_DELAY_POINTS, type DelayPolicy } from '../race/control.js';
-import { choiceArg, delayArg, flagOf, intArg, listArg, numberArg } from './args.js';
-
-export const USAGE_EXIT = 2;
+import { delayArg, exitForError, intArg, listArg, numberArg } from './args.js';
 
 interface TortureFlags {
   workers?: number; allocator?: TortureOptions['allocator']; fix?: TortureOptions['fix']; cursorFix?: boolean;
@@ -23,15 +21,6 @@ interface TortureFlags {
   schedule?: TortureOptions['schedule']; depth?: number; steps?: number; replay?: string; kill?: boolean;
   expect?: 'race' | 'clean'; json?: string; statInterval?: number; stallTimeout?: number; streams?: number;
   maxExtent?: number; quiet?: boolean;
-}
-
-/** Prints a ConfigError as a usage error naming the flag; returns the exit code. */
-export function usageError(e: unknown): number {
-  if (e instanceof ConfigError) {
-    process.stderr.write(`error: ${flagOf(e.param)}: ${e.message.slice(e.param.length + 2)}\n`);
-    return USAGE_EXIT;
-  }
-  throw e;
 }
 
 export function registerTortureCommand(program: Command): void {
@@ -73,7 +62,7 @@ export function registerTortureCommand(program: Command): void {
 async function tortureAction(f: TortureFlags): Promise<number> {
   let delay = f.delay ?? null;
   if (f.delayPoints !== undefined) {
-    if (delay === null) return usageError(new ConfigError('delayPoints', 'needs --delay'));
+    if (delay === null) return exitForError(new ConfigError('delayPoints', 'needs --delay'));
     delay = { ...delay, points: f.delayPoints };
   }
   const options: TortureOptions = {
@@ -116,7 +105,7 @@ async function tortureAction(f: TortureFlags): Promise<number> {
     });
   } catch (e) {
     bar?.stop();
-    return usageError(e);
+    return exitForError(e);
   }
   bar?.stop();
   for (const line of summary(result)) console.log(line);
