@@ -7,8 +7,9 @@
  * `runRound` makes a fresh filesystem for one configuration, has the first `workers` workers attach
  * to it and wait at a fresh StartBarrier, releases them together, and collects what each did in its
  * fixed-duration loop. Every wait is bounded: the RPCs race worker death and a timeout
- * (WorkerPool.call), the barrier has its own timeout, and a failed round aborts its barrier so no
- * worker is left parked, and asks the others to stop so none runs on to its deadline. The caller terminates the pool in a finally.
+ * (WorkerPool.call), the barrier has its own timeout and is aborted if a worker fails before the
+ * release (StartBarrier.releaseWhenArrived), so no worker is left parked; a worker failing after it
+ * has the others asked to stop, so none runs on to its deadline. The caller terminates the pool in a finally.
  */
 import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
 import { StartBarrier } from '../shared/barrier.js';
@@ -82,16 +83,11 @@ export async function runRound(bp: BenchPool, s: RoundSpec): Promise<RoundOutcom
   }), timeoutMs));
   let results: BenchRunResult[];
   try {
-    // A worker that fails before arriving must not leave us waiting for the full barrier timeout.
-    const failedEarly = Promise.race(runs).then(() => { throw new Error('a bench worker answered before it was released'); });
-    failedEarly.catch(() => {});
-    await Promise.race([barrier.waitForArrivals(s.workers, 20_000), failedEarly]);
-    barrier.release();
+    // Fails at once if a worker's run settles before all have arrived, and aborts the barrier then.
+    await barrier.releaseWhenArrived(s.workers, 20_000, Promise.race(runs));
     results = await Promise.all(runs);
   } catch (e) {
-    // Before the release: abort frees the workers already waiting. After it (one worker failed
-    // mid-run): stop ends the others' loops at their next clock check instead of at the deadline.
-    barrier.abort();
+    // A worker that failed mid-run: the others' loops end at their next clock check, not at the deadline.
     barrier.requestStop();
     await Promise.allSettled(runs);
     throw e;
