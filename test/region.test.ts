@@ -55,7 +55,7 @@ describe('layout', () => {
     for (const s of layout.sections) {
       expect(s.byteOffset % 64).toBe(0);
       expect(s.byteOffset).toBeGreaterThanOrEqual(end);
-      const elem = { i32: 4, u32: 4, u8: 1, f64: 8 }[s.type];
+      const elem = { i32: 4, u32: 4, u8: 1, f64: 8, i64: 8 }[s.type];
       end = s.byteOffset + s.length * elem;
     }
     expect(layout.bufferBytes).toHaveLength(1);
@@ -115,8 +115,10 @@ describe('layout', () => {
     expect(() => layoutRegion({ kind: 'k', version: 0, sections: [] })).toThrow(/^version: must be an integer in \[1, 2147483647\], got 0/);
     expect(() => layoutRegion({ kind: 'k', version: 1, sections: [{ name: 'a', type: 'i32', length: 1 }, { name: 'a', type: 'u8', length: 1 }] }))
       .toThrow('sections.a: is defined twice');
-    expect(() => layoutRegion({ kind: 'k', version: 1, sections: [{ name: 'a', type: 'i64' as never, length: 1 }] }))
-      .toThrow(/sections.a.type: must be one of i32, u32, u8, f64, got i64/);
+    expect(() => layoutRegion({ kind: 'k', version: 1, sections: [{ name: 'a', type: 'i16' as never, length: 1 }] }))
+      .toThrow(/sections.a.type: must be one of i32, u32, u8, f64, i64, got i16/);
+    expect(() => layoutRegion({ kind: 'k', version: 1, sections: [{ name: 'a', type: 'toString' as never, length: 1 }] }))
+      .toThrow(/sections.a.type: must be one of .*, got toString/);
     expect(() => layoutRegion({ kind: 'k', version: 1, sections: [{ name: 'a', type: 'i32', length: -1 }] }))
       .toThrow(ConfigError);
     expect(() => layoutRegion({ kind: 'k', version: 1, sections: [{ name: 'a', type: 'i32', length: 1, buffer: 64 }] }))
@@ -205,7 +207,30 @@ describe('attach refuses', () => {
   it('a buffer smaller than its layout (truncated)', () => {
     const layout = layoutRegion({ kind: 'test-region', version: 3, sections: [{ name: 'a', type: 'i32', length: 100 }] });
     const short = bufferWithHeader(layout, 128);
-    expect(attachError({ layout, buffers: [short] })).toMatch(/buffers\[0\] is too small: 128 bytes, section "a" ends at 464/);
+    expect(attachError({ layout, buffers: [short] })).toMatch(/buffers\[0\] is 128 bytes, its header says 128 and the layout 512/);
+  });
+
+  it('a copy of a buffer made larger, or one whose header disagrees with its size', () => {
+    const bigger = new SharedArrayBuffer(handle.buffers[0]!.byteLength + 64);
+    new Uint8Array(bigger).set(new Uint8Array(handle.buffers[0]!));
+    expect(attachError({ ...handle, buffers: [bigger] })).toMatch(/buffers\[0\] is \d+ bytes, its header says \d+ .*a resized copy is not the shared memory/);
+  });
+
+  it('buffers of two regions of the same layout mixed (their identities differ)', () => {
+    const spec: RegionSpec = { kind: 'test-region', version: 3, sections: [{ name: 'a', type: 'i32', length: 4 }, { name: 'b', type: 'i32', length: 4, buffer: 1 }] };
+    const one = createRegion(spec);
+    const two = createRegion(spec);
+    expect(one.identity).not.toBe(two.identity);
+    expect(one.identity).toBeGreaterThan(0);
+    expect(one.identity).toBeLessThan(2 ** 48);
+    expect(attachError({ layout: one.layout, buffers: [one.buffers[0], two.buffers[1]] })).toMatch(/buffers\[1\] belongs to another region than buffers\[0\].*buffers of two regions mixed/);
+    expect(attachRegion(one.handle, EXPECT).identity).toBe(one.identity);
+  });
+
+  it('a header whose reserved words are not zero (every header word is checked)', () => {
+    const copy = createRegion(SPEC);
+    new Int32Array(copy.buffers[0]!, 0, 16)[12] = 7;
+    expect(attachError(copy.handle)).toMatch(/header word 12 is 7, reserved words must be zero/);
   });
 
   it('a misaligned section, even in a layout whose hash is consistent', () => {

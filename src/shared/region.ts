@@ -16,8 +16,11 @@
  *                                  buffer, offset): two builds agree on the memory iff this agrees
  *              [4] buffer index    which of the region's buffers this is
  *              [5] buffer count
- *              [6] byte length     as laid out (a buffer may be larger, never smaller)
- *              [7..15] reserved, zero
+ *              [6] byte length     as laid out; attach requires the buffer to be exactly this long
+ *              [7] identity, low   a random 48-bit identity drawn at create, the same in every
+ *              [8] identity, high  buffer of one region: attach refuses buffers of two regions mixed
+ *                                  (low 32 bits in [7], high 16 bits in [8])
+ *              [9..15] reserved, zero
  *   byte 64  sections assigned to this buffer, each starting on a 64-byte boundary so that two
  *            sections never share a cache line (no false sharing between, say, a lock word and the
  *            data it guards in another section).
@@ -29,8 +32,9 @@ export const HEADER_BYTES = 64;
 const HEADER_WORDS = HEADER_BYTES / 4;
 const SECTION_ALIGN = 64;
 
-export type SectionType = 'i32' | 'u32' | 'u8' | 'f64';
-const ELEMENT_BYTES: Record<SectionType, number> = { i32: 4, u32: 4, u8: 1, f64: 8 };
+export type SectionType = 'i32' | 'u32' | 'u8' | 'f64' | 'i64';
+/** A Map, not an object: a section type named "toString" must not find a prototype member. */
+const ELEMENT_BYTES: ReadonlyMap<string, number> = new Map([['i32', 4], ['u32', 4], ['u8', 1], ['f64', 8], ['i64', 8]]);
 
 export interface SectionSpec {
   name: string;
@@ -69,7 +73,21 @@ export interface RegionHandle {
   buffers: SharedArrayBuffer[];
 }
 
-type View = Int32Array | Uint32Array | Uint8Array | Float64Array;
+type View = Int32Array | Uint32Array | Uint8Array | Float64Array | BigInt64Array;
+
+/** A fresh random identity in [1, 2^48): 48 bits stay an exact integer in a JS number. */
+function randomIdentity(): number {
+  const w = new Uint32Array(2);
+  for (;;) {
+    crypto.getRandomValues(w);
+    const id = (w[1]! & 0xffff) * 2 ** 32 + w[0]!;
+    if (id !== 0) return id;
+  }
+}
+
+function headerIdentity(hdr: Int32Array): number {
+  return (Atomics.load(hdr, 8) & 0xffff) * 2 ** 32 + (Atomics.load(hdr, 7) >>> 0);
+}
 
 export class RegionError extends Error {
   constructor(message: string) {
@@ -105,8 +123,8 @@ export function layoutRegion(spec: RegionSpec): RegionLayout {
   for (const s of spec.sections) {
     if (names.has(s.name)) throw new ConfigError(`sections.${s.name}`, 'is defined twice');
     names.add(s.name);
-    const elem = ELEMENT_BYTES[s.type];
-    if (elem === undefined) throw new ConfigError(`sections.${s.name}.type`, `must be one of i32, u32, u8, f64, got ${String(s.type)}`);
+    const elem = ELEMENT_BYTES.get(s.type);
+    if (elem === undefined) throw new ConfigError(`sections.${s.name}.type`, `must be one of ${[...ELEMENT_BYTES.keys()].join(', ')}, got ${String(s.type)}`);
     checkInt(`sections.${s.name}.length`, s.length, 0, 2 ** 31 - 1);
     const buffer = checkInt(`sections.${s.name}.buffer`, s.buffer ?? 0, 0, 63);
     while (cursor.length <= buffer) cursor.push(HEADER_BYTES);
@@ -134,13 +152,23 @@ export class Region {
         s.type === 'i32' ? new Int32Array(buf, s.byteOffset, s.length)
           : s.type === 'u32' ? new Uint32Array(buf, s.byteOffset, s.length)
             : s.type === 'u8' ? new Uint8Array(buf, s.byteOffset, s.length)
-              : new Float64Array(buf, s.byteOffset, s.length);
+              : s.type === 'i64' ? new BigInt64Array(buf, s.byteOffset, s.length)
+                : new Float64Array(buf, s.byteOffset, s.length);
       this.views.set(s.name, view);
     }
   }
 
   get handle(): RegionHandle {
     return { layout: this.layout, buffers: this.buffers };
+  }
+
+  /**
+   * The region's random identity, drawn at create and written into every buffer's header: two
+   * regions of identical layout still differ in it, so a handle or an object of one is refused by
+   * the other.
+   */
+  get identity(): number {
+    return headerIdentity(new Int32Array(this.buffers[0]!, 0, HEADER_WORDS));
   }
 
   private view(name: string, type: SectionType): View {
@@ -155,6 +183,7 @@ export class Region {
   u32(name: string): Uint32Array { return this.view(name, 'u32') as Uint32Array; }
   u8(name: string): Uint8Array { return this.view(name, 'u8') as Uint8Array; }
   f64(name: string): Float64Array { return this.view(name, 'f64') as Float64Array; }
+  i64(name: string): BigInt64Array { return this.view(name, 'i64') as BigInt64Array; }
 
   /** Total bytes across every buffer, header included. */
   get byteLength(): number {
@@ -165,6 +194,7 @@ export class Region {
 /** Lays out a region, allocates its buffers (zero-filled by the runtime) and writes the headers. */
 export function createRegion(spec: RegionSpec): Region {
   const layout = layoutRegion(spec);
+  const identity = randomIdentity();
   const buffers = layout.bufferBytes.map((bytes, i) => {
     let buf: SharedArrayBuffer;
     try {
@@ -180,6 +210,8 @@ export function createRegion(spec: RegionSpec): Region {
     h[4] = i;
     h[5] = layout.bufferBytes.length;
     h[6] = bytes;
+    h[7] = identity % 2 ** 32;
+    h[8] = Math.floor(identity / 2 ** 32);
     return buf;
   });
   return new Region({ layout, buffers });
@@ -195,7 +227,9 @@ export interface AttachExpectation {
 /**
  * Validates a handle and returns views over the same memory. Every way a handle can be wrong gets
  * its own message: not a handle, non-shared ArrayBuffer, bad magic (foreign buffer), other kind,
- * other layout version, layout hash mismatch, buffer too small, misaligned section.
+ * other layout version, layout hash mismatch, buffers of two regions mixed, a buffer of the wrong
+ * size (a copy made larger or smaller), reserved header words in use, misaligned section. Every
+ * header word is checked, so nothing a header holds goes unvalidated.
  */
 export function attachRegion(handle: unknown, expect: AttachExpectation): Region {
   const what = `${expect.kind} handle`;
@@ -206,6 +240,7 @@ export function attachRegion(handle: unknown, expect: AttachExpectation): Region
   }
   const layout = h.layout;
   const buffers = h.buffers;
+  let identity = -1;
   buffers.forEach((buf, i) => {
     if (buf instanceof ArrayBuffer) throw new RegionError(`${what}: buffers[${i}] is a non-shared ArrayBuffer; regions live in SharedArrayBuffers`);
     if (!(buf instanceof SharedArrayBuffer)) throw new RegionError(`${what}: buffers[${i}] is not a SharedArrayBuffer`);
@@ -228,18 +263,33 @@ export function attachRegion(handle: unknown, expect: AttachExpectation): Region
     if (Atomics.load(hdr, 4) !== i || Atomics.load(hdr, 5) !== buffers.length) {
       throw new RegionError(`${what}: buffers[${i}] is buffer ${Atomics.load(hdr, 4)} of ${Atomics.load(hdr, 5)}; the handle's buffers are out of order or incomplete`);
     }
+    const laidOut = Atomics.load(hdr, 6);
+    if (buf.byteLength !== laidOut || (Array.isArray(layout.bufferBytes) && laidOut !== layout.bufferBytes[i])) {
+      throw new RegionError(`${what}: buffers[${i}] is ${buf.byteLength} bytes, its header says ${laidOut} and the layout ${Array.isArray(layout.bufferBytes) ? String(layout.bufferBytes[i]) : '?'}: a resized copy is not the shared memory`);
+    }
+    const id = headerIdentity(hdr);
+    if (i === 0) identity = id;
+    else if (id !== identity) {
+      throw new RegionError(`${what}: buffers[${i}] belongs to another region than buffers[0] (identity ${id.toString(16)} vs ${identity.toString(16)}): buffers of two regions mixed`);
+    }
+    for (let w = 9; w < HEADER_WORDS; w++) {
+      if (Atomics.load(hdr, w) !== 0) throw new RegionError(`${what}: buffers[${i}] header word ${w} is ${Atomics.load(hdr, w)}, reserved words must be zero (written by a newer build?)`);
+    }
   });
   if (layout.kind !== expect.kind || layout.version !== expect.version) {
     throw new RegionError(`${what}: layout is ${layout.kind}@${layout.version}, expected ${expect.kind}@${expect.version}`);
   }
-  if (!Array.isArray(layout.sections) || layoutHash(layout.kind, layout.version, layout.sections) !== layout.hash) {
+  if (!Array.isArray(layout.sections) || !Array.isArray(layout.bufferBytes) || layoutHash(layout.kind, layout.version, layout.sections) !== layout.hash) {
     throw new RegionError(`${what}: layout hash does not match its sections (the layout was altered)`);
+  }
+  if (buffers.length !== layout.bufferBytes.length) {
+    throw new RegionError(`${what}: has ${buffers.length} buffers, its layout has ${layout.bufferBytes.length}`);
   }
   if (expect.spec !== undefined && layoutRegion(expect.spec).hash !== layout.hash) {
     throw new RegionError(`${what}: layout differs from what this build lays out for the same configuration (stale handle from another version?)`);
   }
   for (const s of layout.sections) {
-    const elem = ELEMENT_BYTES[s.type];
+    const elem = ELEMENT_BYTES.get(s.type);
     if (elem === undefined) throw new RegionError(`${what}: section "${s.name}" has unknown type ${String(s.type)}`);
     if (s.byteOffset % elem !== 0 || s.byteOffset < HEADER_BYTES) {
       throw new RegionError(`${what}: section "${s.name}" is misaligned (byte offset ${s.byteOffset} for ${s.type} elements)`);
