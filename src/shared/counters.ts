@@ -1,111 +1,101 @@
 /**
- * Per-worker counter blocks: one block per slot, each a whole number of 64-byte cache lines, so two
- * workers bumping their own counters never write the same line (no false sharing, no Atomics).
+ * Per-member counter blocks: one block per member (an attached thread; see the thread registry in
+ * src/locks/thread-registry.ts), each a whole number of 64-byte cache lines, so two threads bumping
+ * their own counters never write the same line (no false sharing, no Atomics).
  *
- * Memory (an i32 section of `slots * stride` words, stride = counters rounded up to 16):
+ * Memory (an f64 section of `members * stride` doubles, stride = counters rounded up to 8):
  *
- *   slot 0: [c0 c1 … c(n-1) pad… ]   16·k words = 64·k bytes
- *   slot 1: [c0 c1 … c(n-1) pad… ]
+ *   member 0: [c0 c1 … c(n-1) pad… ]   8·k doubles = 64·k bytes
+ *   member 1: [c0 c1 … c(n-1) pad… ]
  *   …
  *
- * The last word of every block is its claim flag (0 free, 1 claimed): `claimSlot` hands a thread
- * the first free block with one compareExchange per block tried, `releaseSlot` frees it again. A
- * released block keeps its counts, so totals stay exact across threads that come and go.
- *
- * Each block has exactly one writer (the thread that owns the slot), which increments with plain
- * typed-array writes: one writer means no lost updates, and aligned Int32 accesses cannot tear.
- * Readers on other threads use Atomics.load and see a recent value while workers run; once a worker
- * has finished (published by any Atomics store or message after its last increment) the totals are
- * exact.
+ * Counters are 64-bit floats, not int32: a scan counter passes 2^31 within a minute on a large
+ * device, and a double counts exactly to 2^53 (a century at a billion increments a second), so no
+ * counter here ever wraps. Each block has exactly one writer (the member's thread, or the thread
+ * recovering it after its death), which increments with plain typed-array writes: one writer means
+ * no lost updates, and aligned element accesses of a typed array never tear (the memory model's
+ * tear-free rule), so a reader on another thread sees a value that was written, never a mix. A
+ * block keeps its counts when its member leaves and another thread joins in its place, so totals
+ * stay exact across threads that come and go.
  */
 import { checkInt, ConfigError } from './validate.js';
 
-export const CACHE_LINE_WORDS = 16;
+/** Doubles per 64-byte cache line. */
+export const CACHE_LINE_DOUBLES = 8;
 
-/** Words per block: the counters plus the claim flag, rounded up to whole cache lines. */
+/** Doubles per block: the counters rounded up to whole cache lines. */
 export function counterStride(counters: number): number {
-  return Math.ceil((counters + 1) / CACHE_LINE_WORDS) * CACHE_LINE_WORDS;
+  return Math.max(1, Math.ceil(counters / CACHE_LINE_DOUBLES)) * CACHE_LINE_DOUBLES;
 }
 
-/** Words needed for `slots` blocks of `counters` counters each. */
-export function counterWords(counters: number, slots: number): number {
-  return counterStride(counters) * slots;
+/** Doubles needed for `members` blocks of `counters` counters each. */
+export function counterWords(counters: number, members: number): number {
+  return counterStride(counters) * members;
 }
 
 export class CounterBlocks<Name extends string> {
   readonly names: readonly Name[];
-  readonly slots: number;
+  readonly members: number;
   readonly stride: number;
-  private readonly words: Int32Array;
-  private readonly index: Record<Name, number>;
+  private readonly words: Float64Array;
+  private readonly index: ReadonlyMap<string, number>;
 
-  constructor(words: Int32Array, names: readonly Name[], slots: number) {
-    checkInt('slots', slots, 1, 1 << 20);
+  constructor(words: Float64Array, names: readonly Name[], members: number) {
+    checkInt('members', members, 1, 1 << 20);
+    if (!(words instanceof Float64Array)) throw new ConfigError('counter words', 'must be a Float64Array (64-bit counters never wrap)');
     this.names = names;
-    this.slots = slots;
+    this.members = members;
     this.stride = counterStride(names.length);
-    if (words.length < this.stride * slots) {
-      throw new ConfigError('counter words', `need ${this.stride * slots} words for ${slots} slots of ${names.length} counters, got ${words.length}`);
+    if (words.length < this.stride * members) {
+      throw new ConfigError('counter words', `need ${this.stride * members} doubles for ${members} members of ${names.length} counters, got ${words.length}`);
     }
     this.words = words;
-    this.index = Object.fromEntries(names.map((n, i) => [n, i])) as Record<Name, number>;
+    this.index = new Map(names.map((n, i) => [n, i]));
   }
 
-  /** Position of a counter within a block, for hot paths that index `words` directly. */
+  /** Position of a counter within a block, for hot paths that index `raw` directly. */
   offsetOf(name: Name): number {
-    return this.index[name];
+    const i = this.index.get(name);
+    if (i === undefined) throw new ConfigError('counter', `unknown counter ${JSON.stringify(name)}`);
+    return i;
   }
 
-  /** First word of a slot's block. */
-  base(slot: number): number {
-    checkInt('slot', slot, 0, this.slots - 1);
-    return slot * this.stride;
+  /** First double of a member's block. */
+  base(member: number): number {
+    checkInt('member', member, 0, this.members - 1);
+    return member * this.stride;
   }
 
-  /** The raw words; hot paths do `words[base + offset]++` in their own block. */
-  get raw(): Int32Array {
+  /** The raw doubles; hot paths do `raw[base + offset]++` in their own block. */
+  get raw(): Float64Array {
     return this.words;
   }
 
-  add(slot: number, name: Name, n = 1): void {
-    this.words[this.base(slot) + this.index[name]]! += n;
+  add(member: number, name: Name, n = 1): void {
+    this.words[this.base(member) + this.offsetOf(name)]! += n;
   }
 
-  /** One slot's counters, read with Atomics.load (safe while the owner runs). */
-  read(slot: number): Record<Name, number> {
-    const b = this.base(slot);
+  /** One member's counters. */
+  read(member: number): Record<Name, number> {
+    const b = this.base(member);
     const out = {} as Record<Name, number>;
-    for (const n of this.names) out[n] = Atomics.load(this.words, b + this.index[n]);
+    this.names.forEach((n, i) => { out[n] = this.words[b + i]!; });
     return out;
   }
 
-  /** Sum over all slots. */
+  /** Sum over all members. */
   total(): Record<Name, number> {
     const out = {} as Record<Name, number>;
     for (const n of this.names) out[n] = 0;
-    for (let s = 0; s < this.slots; s++) {
-      const b = s * this.stride;
-      for (const n of this.names) out[n] += Atomics.load(this.words, b + this.index[n]);
+    for (let m = 0; m < this.members; m++) {
+      const b = m * this.stride;
+      this.names.forEach((n, i) => { out[n] += this.words[b + i]!; });
     }
     return out;
   }
 
-  /** Claims the first free block for the calling thread; -1 when every block is taken. */
-  claimSlot(): number {
-    for (let s = 0; s < this.slots; s++) {
-      if (Atomics.compareExchange(this.words, s * this.stride + this.stride - 1, 0, 1) === 0) return s;
-    }
-    return -1;
-  }
-
-  releaseSlot(slot: number): void {
-    if (Atomics.compareExchange(this.words, this.base(slot) + this.stride - 1, 1, 0) !== 1) {
-      throw new ConfigError('slot', `counter block ${slot} is not claimed`);
-    }
-  }
-
-  reset(slot: number): void {
-    const b = this.base(slot);
-    for (let i = 0; i < this.names.length; i++) Atomics.store(this.words, b + i, 0);
+  reset(member: number): void {
+    const b = this.base(member);
+    for (let i = 0; i < this.names.length; i++) this.words[b + i] = 0;
   }
 }

@@ -59,6 +59,42 @@ export function checkKnownKeys(param: string, value: object, known: readonly str
   }
 }
 
+/** A plain object: made by a literal, `Object.create(null)` or JSON — not an array, a class instance or a proxy of another shape. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Reads an options argument: `undefined` is "no options"; anything else must be a plain object
+ * whose own keys are all known (an array, a class instance, or an object that inherits its keys
+ * from a prototype is refused, since its keys would be read or ignored by accident). Keys whose
+ * value is `undefined` are dropped, so `{ buckets: undefined }` means "the default", as
+ * TypeScript's optional properties promise. Returns a fresh null-prototype object holding only own,
+ * defined keys: a lookup in it can never reach Object.prototype.
+ */
+export function readOptions<T extends object>(param: string, value: unknown, known: readonly string[]): Partial<T> {
+  if (value === undefined) return Object.create(null) as Partial<T>;
+  if (!isPlainObject(value)) {
+    throw new ConfigError(param, `must be a plain object of options { ${known.join(', ')} }, got ${Array.isArray(value) ? 'an array' : show(value)}`);
+  }
+  checkKnownKeys(param, value, known);
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value)) {
+    if (value[key] !== undefined) out[key] = value[key];
+  }
+  return out as Partial<T>;
+}
+
+/**
+ * Looks a name up in a table by own property only, so "toString", "constructor" or "__proto__"
+ * are unknown names rather than members of Object.prototype. Returns undefined when absent.
+ */
+export function ownLookup<V>(table: Readonly<Record<string, V>>, name: unknown): V | undefined {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+}
+
 /**
  * An Int32Array over a SharedArrayBuffer with room for `words` words at `index`. Locks and other
  * shared structures call this once in their constructor, never on the hot path.

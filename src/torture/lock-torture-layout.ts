@@ -20,7 +20,7 @@
  *              several line transfers, as real protected data does; packed into one line, a reader
  *              usually copies all of it before the writer can steal the line, and torn snapshots (which
  *              the negative control must see) become rare
- *   progress  i32 × counterWords(PROGRESS_NAMES, workers)  one padded block per worker (counters.ts),
+ *   progress  f64 × counterWords(PROGRESS_NAMES, workers)  one padded block per worker (counters.ts),
  *              written only by that worker, read by the watchdog to say where each worker was
  */
 import { counterWords } from '../shared/counters.js';
@@ -67,7 +67,7 @@ export function lockTortureSpec(workers: number, recordWords: number): RegionSpe
       { name: 'control', type: 'i32', length: CONTROL_WORDS },
       { name: 'lock', type: 'i32', length: LOCK_WORDS },
       { name: 'data', type: 'i32', length: 1 + recordWords * SEQ_STRIDE },
-      { name: 'progress', type: 'i32', length: counterWords(PROGRESS_NAMES.length, workers) },
+      { name: 'progress', type: 'f64', length: counterWords(PROGRESS_NAMES.length, workers) },
     ],
   };
 }

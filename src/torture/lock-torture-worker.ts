@@ -27,7 +27,7 @@ const region = attachRegion(data.handle, {
 const control = region.i32('control');
 const lockWords = region.i32('lock');
 const words = region.i32('data');
-const progress = new CounterBlocks(region.i32('progress'), PROGRESS_NAMES, data.workers);
+const progress = new CounterBlocks(region.f64('progress'), PROGRESS_NAMES, data.workers);
 const mine = progress.base(data.index);
 const P = progress.raw;
 const PHASE = mine + progress.offsetOf('phase');
@@ -37,9 +37,12 @@ const BROKEN = mine + progress.offsetOf('broken');
 const barrier = new StartBarrier(control, BARRIER_AT);
 P[PHASE] = Phase.attached;
 
-/** The watchdog may read the phase at any moment; a store (not a plain write) publishes it at once. */
+/**
+ * The watchdog may read the phase at any moment. Counters are 64-bit floats (Atomics has no float
+ * operations): an aligned float never tears, and the watchdog only needs a recent value.
+ */
 function setPhase(phase: number): void {
-  Atomics.store(P, PHASE, phase);
+  P[PHASE] = phase;
 }
 
 /** Runs a phase; a throw (a lock timeout, misuse) marks this worker failed for the watchdog's report. */

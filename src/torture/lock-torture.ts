@@ -94,7 +94,7 @@ class Harness {
     this.pool = pool;
     this.lock = makeTortureLock(kind, region.i32('lock'), 0);
     this.barrier = new StartBarrier(region.i32('control'), BARRIER_AT);
-    this.progress = new CounterBlocks(region.i32('progress'), PROGRESS_NAMES, workers);
+    this.progress = new CounterBlocks(region.f64('progress'), PROGRESS_NAMES, workers);
     // A worker's threadId reads -1 once it has exited; capture them now to name dead owners later.
     this.threadIds = Array.from({ length: workers }, (_, i) => pool.threadId(i));
   }
