@@ -79,8 +79,8 @@ describe('createFilesystem rejects every bad option, naming it and its range', (
     ['cursorFix as "true"', { cursorFix: 'true' }, 'cursorFix', 'must be true or false, got "true"'],
     ['discard as 0', { discard: 0 }, 'discard', 'must be true or false, got 0'],
     ['discard as null', { discard: null }, 'discard', 'must be true or false, got null'],
-    ['options not an object', 42, 'options', 'must be an object'],
-    ['options null', null, 'options', 'must be an object'],
+    ['options not an object', 42, 'options', 'must be a plain object'],
+    ['options null', null, 'options', 'must be a plain object'],
   ];
   for (const [name, options, param, fragment] of bad) {
     it(name, () => {
@@ -167,9 +167,9 @@ describe('bad calls are refused, naming the parameter', () => {
     configError(() => fs.write(open, 1), 'sectors', 'must be an integer in [1, 0]');
   });
 
-  it('write: a bad owner', () => {
+  it('write: a bad writer', () => {
     const { fs, open } = populated();
-    for (const owner of [-1, 1.5, 2 ** 30]) configError(() => fs.write(open, 1, owner), 'owner', 'must be an integer in [0, 1073741823]');
+    for (const writer of [-1, 1.5, 2 ** 30]) configError(() => fs.write(open, 1, writer), 'writer', 'must be an integer in [0, 1073741823]');
   });
 
   it('write and put on an OpenBucket that was already put: StaleHandleError naming openBucket', () => {
@@ -230,16 +230,16 @@ describe('bad calls are refused, naming the parameter', () => {
     expect(fs.fsck().ok).toBe(true);
   });
 
-  it('allocBucket with a bad dataType, watermark or owner', () => {
+  it('allocBucket with a bad dataType, watermark or writer', () => {
     const { fs } = populated();
     for (const dataType of ['free', 'need_discard', 'metadata', '', 3]) {
-      configError(() => fs.allocBucket({ dataType: dataType as never }), 'dataType', 'must be one of user, btree, cached', `got ${String(dataType)}`);
+      configError(() => fs.allocBucket({ dataType: dataType as never }), 'dataType', 'must be one of user, btree, cached', `got ${typeof dataType === 'string' ? JSON.stringify(dataType) : String(dataType)}`);
     }
     for (const watermark of ['urgent', 'Normal', 0]) {
       configError(() => fs.allocBucket({ watermark: watermark as never }), 'watermark', 'must be one of normal, btree, reclaim');
     }
-    for (const owner of [-1, 0.5, 2 ** 30, '1']) {
-      configError(() => fs.allocBucket({ owner: owner as never }), 'owner', 'must be an integer in [0, 1073741823]');
+    for (const writer of [-1, 0.5, 2 ** 30, '1']) {
+      configError(() => fs.allocBucket({ writer: writer as never }), 'writer', 'must be an integer in [0, 1073741823]');
     }
   });
 
@@ -254,7 +254,7 @@ describe('bad calls are refused, naming the parameter', () => {
     const rejected: [string, () => unknown][] = [
       ['write sectors 0', () => fs.write(open, 0)],
       ['write too many', () => fs.write(open, 6)],
-      ['write bad owner', () => fs.write(open, 1, -5)],
+      ['write bad writer', () => fs.write(open, 1, -5)],
       ['write put handle', () => fs.write(putHandle, 1)],
       ['put put handle', () => fs.put(putHandle)],
       ['free freed', () => fs.free(freed)],
@@ -262,7 +262,7 @@ describe('bad calls are refused, naming the parameter', () => {
       ['free with the wrong dataType', () => fs.free({ ...live, dataType: 'cached' })],
       ['alloc bad type', () => fs.allocBucket({ dataType: 'free' as never })],
       ['alloc bad watermark', () => fs.allocBucket({ watermark: 'x' as never })],
-      ['alloc bad owner', () => fs.allocBucket({ owner: -1 })],
+      ['alloc bad writer', () => fs.allocBucket({ writer: -1 })],
       ['discard bad max', () => fs.discard(-2)],
     ];
     for (const [what, call] of rejected) {
@@ -298,7 +298,7 @@ describe('attachFilesystem', () => {
   it('attaches a structured-cloned handle to the same memory', () => {
     const fs = createFilesystem(SMALL);
     const other = attachFilesystem(structuredClone(fs.handle));
-    expect(other.threadSlot).toBe(1);
+    expect(other.member).toBe(1);
     const ob = other.allocBucket()!;
     other.write(ob, 4);
     expect(fs.stats().sectors.user).toBe(4);
@@ -316,7 +316,7 @@ describe('attachFilesystem', () => {
     const h = createFilesystem(SMALL).handle;
     configError(() => attachFilesystem({ ...h, config: { ...h.config, buckets: -1 } }), 'buckets', 'must be an integer in [1, ');
     configError(() => attachFilesystem({ ...h, config: { ...h.config, fix: 'bogus' } }), 'fix', 'must be one of');
-    configError(() => attachFilesystem({ ...h, config: 'x' }), 'options', 'must be an object');
+    configError(() => attachFilesystem({ ...h, config: 'x' }), 'options', 'must be a plain object');
   });
 
   it('refuses a handle whose region is missing or whose buffers are non-shared ArrayBuffers', () => {
@@ -341,7 +341,7 @@ describe('attachFilesystem', () => {
       expect(e.message, JSON.stringify(patch)).toContain('layout differs from what this build lays out for the same configuration');
     }
     // A refused attach claimed no thread slot: the next attach gets slot 1.
-    expect(attachFilesystem(h).threadSlot).toBe(1);
+    expect(attachFilesystem(h).member).toBe(1);
   });
 
   it('refuses a handle whose config keeps the layout but would run other rules over the memory', () => {
@@ -351,7 +351,7 @@ describe('attachFilesystem', () => {
       const key = Object.keys(patch)[0]!;
       configError(() => attachFilesystem({ ...h, config: { ...h.config, ...patch } } as FilesystemHandle), `handle.config.${key}`, 'was created with another value');
     }
-    expect(attachFilesystem(h).threadSlot).toBe(1);
+    expect(attachFilesystem(h).member).toBe(1);
   });
 
   it("refuses one filesystem's config with another's buffers", () => {
@@ -365,25 +365,25 @@ describe('attachFilesystem', () => {
     const fs = createFilesystem({ ...SMALL, maxThreads: 3 });
     const t1 = attachFilesystem(fs.handle);
     const t2 = attachFilesystem(fs.handle);
-    expect([fs.threadSlot, t1.threadSlot, t2.threadSlot]).toEqual([0, 1, 2]);
+    expect([fs.member, t1.member, t2.member]).toEqual([0, 1, 2]);
     for (let i = 0; i < 3; i++) {
-      configError(() => attachFilesystem(fs.handle), 'maxThreads', 'all 3 thread slots are taken', 'larger maxThreads');
+      configError(() => attachFilesystem(fs.handle), 'maxThreads', 'all 3 thread-registry members are taken', 'larger maxThreads');
     }
     expect(fs.fsck().ok).toBe(true);
     const one = createFilesystem({ ...SMALL, maxThreads: 1 });
-    configError(() => attachFilesystem(one.handle), 'maxThreads', 'all 1 thread slots are taken');
+    configError(() => attachFilesystem(one.handle), 'maxThreads', 'all 1 thread-registry members are taken');
     // detach gives a slot back; the counts it collected stay in the totals.
     t1.put(t1.allocBucket()!);
     t1.detach();
     const t3 = attachFilesystem(fs.handle);
-    expect(t3.threadSlot).toBe(1);
+    expect(t3.member).toBe(1);
     expect(fs.stats().counters.allocs).toBe(1);
   });
 
   it('allocBucket refuses a misspelled or missing request instead of ignoring it', () => {
     const fs = createFilesystem(SMALL);
     configError(() => fs.allocBucket({ datatype: 'btree' } as never), 'request.datatype', 'unknown option');
-    configError(() => fs.allocBucket(null as never), 'request', 'must be an object');
+    configError(() => fs.allocBucket(null as never), 'request', 'must be a plain object');
     expect(fs.fsck().ok).toBe(true);
   });
 
@@ -415,8 +415,8 @@ describe('attachFilesystem', () => {
 describe('data paths', () => {
   it('write returns an Extent at offset = bucketSectors − sectorsFree and moves usage', () => {
     const fs = createFilesystem(SMALL);
-    const ob = fs.allocBucket({ owner: 17 })!;
-    expect(ob).toMatchObject({ bucket: 0, gen: 0, dataType: 'user', owner: 17, sectorsFree: 8 });
+    const ob = fs.allocBucket({ writer: 17 })!;
+    expect(ob).toMatchObject({ bucket: 0, gen: 0, dataType: 'user', writer: 17, sectorsFree: 8 });
     expect(fs.stats().buckets).toMatchObject({ free: 8, user: 0 });
     const written: Extent[] = [];
     for (const k of [3, 1, 4]) {
@@ -424,7 +424,7 @@ describe('data paths', () => {
       const e = fs.write(ob, k);
       expect(e.offset).toBe(8 - before);
       written.push(e);
-      expect(e).toMatchObject({ bucket: 0, gen: 0, sectors: k, dataType: 'user', owner: 17, opId: ob.opId });
+      expect(e).toMatchObject({ bucket: 0, gen: 0, sectors: k, dataType: 'user', writer: 17, opId: ob.opId, fs: fs.identity });
       expect(ob.sectorsFree).toBe(before - k);
     }
     expect(written.map((e) => e.offset)).toEqual([0, 3, 4]);
@@ -432,16 +432,16 @@ describe('data paths', () => {
     expect(fs.stats().sectors).toEqual({ user: 8, btree: 0, cached: 0 });
     expect(rec(fs, 0)).toMatchObject({ type: DataType.user, dirty: 8, cached: 0 });
     expect(fs.freeSpace.has(0)).toBe(false);
-    // Backpointers name each extent at its first sector.
-    expect([fs.backpointers[0], fs.backpointers[3], fs.backpointers[4]]).toEqual(written.map((e) => e.id + 1));
-    expect([fs.backpointers[1], fs.backpointers[2], fs.backpointers[5]]).toEqual([0, 0, 0]);
+    // The sector map names the extent covering each sector; at an extent's first sector that is its backpointer.
+    const [e0, e1, e2] = written.map((e) => e.id + 1);
+    expect(Array.from(fs.sectorMap.subarray(0, 8))).toEqual([e0, e0, e0, e1, e2, e2, e2, e2]);
     expect(fs.stats().counters.commits).toBe(3);
   });
 
-  it('a write may name another owner; the extent records it', () => {
+  it('a write may name another writer; the extent records it', () => {
     const fs = createFilesystem(SMALL);
-    const ob = fs.allocBucket({ owner: 1 })!;
-    expect(fs.write(ob, 2, 9).owner).toBe(9);
+    const ob = fs.allocBucket({ writer: 1 })!;
+    expect(fs.write(ob, 2, 9).writer).toBe(9);
     expect(fs.fsck().ok).toBe(true);
   });
 
@@ -484,7 +484,7 @@ describe('data paths', () => {
     fs.free(e1);
     expect(rec(fs, ob.bucket)).toMatchObject({ type: DataType.user, dirty: 3, gen: 0 });
     fs.free(e2);
-    expect(rec(fs, ob.bucket)).toMatchObject({ type: DataType.need_discard, dirty: 0, gen: 0, flags: Flag.need_discard });
+    expect(rec(fs, ob.bucket)).toMatchObject({ type: DataType.need_discard, dirty: 0, gen: 0, flags: Flag.need_discard | Flag.emptied });
     expect(fs.needDiscard.has(ob.bucket)).toBe(true);
     expect(fs.freeSpace.has(ob.bucket)).toBe(false);
     expect(fs.stats().buckets).toMatchObject({ need_discard: 1, user: 0, free: 7 });
@@ -535,7 +535,8 @@ describe('data paths', () => {
       // The writer can still write there, with its gen; the bucket leaves need_discard.
       const e2 = fs.write(ob, 2);
       expect(e2).toMatchObject({ gen: 0, offset: 2 });
-      expect(rec(fs, ob.bucket)).toMatchObject({ type: DataType.user, gen: 0, flags: 0, dirty: 2 });
+      // Its own allocation's write: no error; the record remembers this gen's data was once emptied.
+      expect(rec(fs, ob.bucket)).toMatchObject({ type: DataType.user, gen: 0, flags: Flag.emptied, dirty: 2 });
       expect(fs.needDiscard.has(ob.bucket)).toBe(false);
       expect(fs.fsck().ok).toBe(true);
       // Emptied again, put, then discarded: gen + 1 only now.

@@ -13,9 +13,10 @@ import { describe, expect, it } from 'vitest';
 import { createFilesystem, type Extent, type Filesystem, type OpenBucket } from '../src/alloc/filesystem.js';
 import { FSCK_KINDS, type FsckKind } from '../src/alloc/fsck.js';
 import { RECORD_WORDS, Rec, packState, stateFlags, stateGen, stateOldestGen, stateType } from '../src/alloc/bucket-table.js';
-import { EXTENT_LIVE, EXTENT_WORDS, Ext } from '../src/alloc/extents.js';
-import { SLOT_WORDS, Slot } from '../src/alloc/open-buckets.js';
+import { EXTENT_LIVE, EXTENT_WORDS, Ext, extentGen, extentType, packGenType } from '../src/alloc/extents.js';
+import { SLOT_F64, SLOT_OP_F64, SLOT_WORDS, Slot } from '../src/alloc/open-buckets.js';
 import { Dev } from '../src/alloc/device.js';
+import { usageBuckets, usageSectors } from '../src/alloc/counters.js';
 import { DataType, Flag } from '../src/alloc/types.js';
 import { streamRng } from '../src/shared/prng.js';
 
@@ -94,6 +95,35 @@ const extAt = (id: number, w: number): number => id * EXTENT_WORDS + w;
 
 function setExt(fs: Filesystem, id: number, w: number, v: number): void {
   fs.extents.words[extAt(id, w)] = v;
+}
+
+function setExtGen(fs: Filesystem, id: number, gen: number): void {
+  const gt = fs.extents.words[extAt(id, Ext.genType)]!;
+  setExt(fs, id, Ext.genType, packGenType(gen, extentType(gt)));
+}
+
+function setExtType(fs: Filesystem, id: number, type: number): void {
+  const gt = fs.extents.words[extAt(id, Ext.genType)]!;
+  setExt(fs, id, Ext.genType, packGenType(extentGen(gt), type));
+}
+
+function setSlotOp(fs: Filesystem, slot: number, opId: number): void {
+  const s = slotsOf(fs);
+  new Float64Array(s.buffer, s.byteOffset, s.length >>> 1)[slot * SLOT_F64 + SLOT_OP_F64] = opId;
+}
+
+/** Adds `n` to this view's share of a usage counter (usage is the sum of every member's share). */
+function bumpUsage(fs: Filesystem, offset: number, n: number): void {
+  fs.counters.raw[fs.counters.base(fs.member) + offset]! += n;
+}
+
+/** A registry member of a thread that does not exist (lock owner `owner`), reported dead. */
+function deadMember(fs: Filesystem, owner: number): number {
+  const reg = fs.registry;
+  const m = reg.join({ threadId: 9999 });
+  Atomics.store(reg.i32, reg.index + m * 16 + 1, owner);
+  expect(reg.markDead(m)).toBe(true);
+  return m;
 }
 
 function slotsOf(fs: Filesystem): Int32Array { return fs.region.i32('slots'); }
@@ -233,17 +263,17 @@ const CASES: Record<FsckKind, Case[]> = {
     corrupt: (w) => {
       setExt(w.fs, w.full.e0.id, Ext.sectors, 5);
       w.fs.records[recAt(w.full.bucket, Rec.dirty)] = 9;
-      w.fs.dev[Dev.sectorsByType + DataType.user]! += 1;
+      bumpUsage(w.fs, usageSectors(DataType.user), 1);
       return w.full.bucket;
     },
   }],
   data_type_mismatch: [{
     name: 'btree extent inside a user bucket',
-    corrupt: (w) => { setExt(w.fs, w.full.e0.id, Ext.dataType, DataType.btree); return w.full.bucket; },
+    corrupt: (w) => { setExtType(w.fs, w.full.e0.id, DataType.btree); return w.full.bucket; },
   }],
   gen_newer_than_bucket: [{
     name: 'extent gen ahead of its bucket',
-    corrupt: (w) => { setExt(w.fs, w.full.e0.id, Ext.gen, 1); return w.full.bucket; },
+    corrupt: (w) => { setExtGen(w.fs, w.full.e0.id, 1); return w.full.bucket; },
   }],
   stale_extent: [
     {
@@ -252,12 +282,42 @@ const CASES: Record<FsckKind, Case[]> = {
     },
     {
       name: 'extent gen one behind, across the u8 wrap (255 vs 0)',
-      corrupt: (w) => { setExt(w.fs, w.full.e1.id, Ext.gen, 255); return w.full.bucket; },
+      corrupt: (w) => { setExtGen(w.fs, w.full.e1.id, 255); return w.full.bucket; },
     },
   ],
   missing_backpointer: [{
-    name: 'backpointer word cleared',
-    corrupt: (w) => { w.fs.backpointers[w.full.bucket * S + 4] = 0; return w.full.bucket; },
+    name: 'backpointer (the sector-map entry at an extent\'s first sector) cleared',
+    corrupt: (w) => { w.fs.sectorMap[w.full.bucket * S + 4] = 0; return w.full.bucket; },
+    alsoAllowed: ['unmapped_sector'],
+  }],
+  unmapped_sector: [{
+    name: 'sector-map entry inside an extent cleared',
+    corrupt: (w) => { w.fs.sectorMap[w.full.bucket * S + 2] = 0; return w.full.bucket; },
+  }],
+  foreign_allocation: [{
+    name: 'an extent at the bucket\'s gen from another allocation than the one whose bucket it is',
+    corrupt: (w) => { w.fs.extents.f64[w.full.e1.id * 4 + 3] = 4242; return w.full.bucket; },
+  }],
+  written_after_empty: [{
+    name: 'the same, in a bucket emptied at this gen and not discarded since',
+    corrupt: (w) => {
+      patchState(w.fs, w.full.bucket, { flags: Flag.emptied });
+      w.fs.extents.f64[w.full.e1.id * 4 + 3] = 4242;
+      return w.full.bucket;
+    },
+  }],
+  lock_held_by_dead: [{
+    name: 'a bucket\'s record lock held for write by a dead member',
+    corrupt: (w) => {
+      deadMember(w.fs, 4711);
+      w.fs.records[recAt(w.full.bucket, Rec.lock)] = (1 << 30) | 4711;
+      return w.full.bucket;
+    },
+    alsoAllowed: ['dead_member'],
+  }],
+  dead_member: [{
+    name: 'a member reported dead and not recovered',
+    corrupt: (w) => { deadMember(w.fs, 4712); return -1; },
   }],
   duplicate_backpointer: [{
     name: 'a second live extent at the same (bucket, offset)',
@@ -267,12 +327,11 @@ const CASES: Record<FsckKind, Case[]> = {
       while (x[extAt(id, Ext.state)] !== 0) id++;
       const src = w.full.e0;
       setExt(w.fs, id, Ext.bucket, src.bucket);
-      setExt(w.fs, id, Ext.gen, src.gen);
+      setExt(w.fs, id, Ext.genType, packGenType(src.gen, DataType.user));
       setExt(w.fs, id, Ext.offset, src.offset);
       setExt(w.fs, id, Ext.sectors, src.sectors);
-      setExt(w.fs, id, Ext.dataType, DataType.user);
-      setExt(w.fs, id, Ext.owner, 77);
-      setExt(w.fs, id, Ext.opId, 999);
+      setExt(w.fs, id, Ext.writer, 77);
+      w.fs.extents.f64[id * 4 + 3] = src.opId;
       setExt(w.fs, id, Ext.state, EXTENT_LIVE);
       return src.bucket;
     },
@@ -281,12 +340,12 @@ const CASES: Record<FsckKind, Case[]> = {
   }],
   orphan_backpointer: [
     {
-      name: 'backpointer naming a bogus extent id',
-      corrupt: (w) => { w.fs.backpointers[w.openData.ob.bucket * S + 5] = 12345; return w.openData.ob.bucket; },
+      name: 'sector-map entry naming a bogus extent id',
+      corrupt: (w) => { w.fs.sectorMap[w.openData.ob.bucket * S + 5] = 12345; return w.openData.ob.bucket; },
     },
     {
-      name: 'backpointer naming a live extent that is elsewhere',
-      corrupt: (w) => { w.fs.backpointers[w.reused * S + 0] = w.full.e0.id + 1; return w.reused; },
+      name: 'sector-map entry naming a live extent that is elsewhere',
+      corrupt: (w) => { w.fs.sectorMap[w.reused * S + 0] = w.full.e0.id + 1; return w.reused; },
     },
   ],
   duplicate_open: [{
@@ -301,7 +360,7 @@ const CASES: Record<FsckKind, Case[]> = {
       fs.dev[Dev.slotFreeCount]! -= 1;
       const o = openEmpty.slot * SLOT_WORDS;
       for (let k = 0; k < SLOT_WORDS; k++) slots[s * SLOT_WORDS + k] = slots[o + k]!;
-      slots[s * SLOT_WORDS + Slot.opId] = 4242;
+      setSlotOp(fs, s, 4242);
       slots[s * SLOT_WORDS + Slot.freeNext] = 0;
       const h = openEmpty.bucket & (hash.length - 1);
       slots[s * SLOT_WORDS + Slot.hashNext] = hash[h]!;
@@ -316,7 +375,7 @@ const CASES: Record<FsckKind, Case[]> = {
     },
     {
       name: "open slot's operation is not the one whose data the bucket holds",
-      corrupt: (w) => { slotsOf(w.fs)[w.openData.ob.slot * SLOT_WORDS + Slot.opId] = 5150; return w.openData.ob.bucket; },
+      corrupt: (w) => { setSlotOp(w.fs, w.openData.ob.slot, 5150); return w.openData.ob.bucket; },
     },
     {
       name: 'open slot claims fewer sectors handed out than its extents cover',
@@ -361,19 +420,19 @@ const CASES: Record<FsckKind, Case[]> = {
   ],
   bucket_conservation: [{
     name: 'a usage bucket counter bumped',
-    corrupt: (w) => { w.fs.dev[Dev.bucketsByType + DataType.user]! += 1; return -1; },
+    corrupt: (w) => { bumpUsage(w.fs, usageBuckets(DataType.user), 1); return -1; },
     alsoAllowed: ['usage_mismatch'],
   }],
   usage_mismatch: [
     {
       name: 'sector counter off (buckets still add up)',
-      corrupt: (w) => { w.fs.dev[Dev.sectorsByType + DataType.btree]! += 2; return -1; },
+      corrupt: (w) => { bumpUsage(w.fs, usageSectors(DataType.btree), 2); return -1; },
     },
     {
       name: 'one bucket counted as btree instead of free',
       corrupt: (w) => {
-        w.fs.dev[Dev.bucketsByType + DataType.free]! -= 1;
-        w.fs.dev[Dev.bucketsByType + DataType.btree]! += 1;
+        bumpUsage(w.fs, usageBuckets(DataType.free), -1);
+        bumpUsage(w.fs, usageBuckets(DataType.btree), 1);
         return -1;
       },
     },

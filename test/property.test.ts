@@ -442,7 +442,7 @@ describe('gens', () => {
     expect(b.gen).toBe(1);
     const e3 = fs.write(b, 8);
     expect(e3.gen).toBe(1);
-    expect(fs.extents.get(e3.id, 2 /* Ext.gen */)).toBe(1);
+    expect(fs.extents.get(e3.id, 4 /* Ext.genType: gen in bits 0..7 */) & 0xff).toBe(1);
     expect(fs.fsck().ok).toBe(true);
   });
 

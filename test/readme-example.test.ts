@@ -44,7 +44,7 @@ describe('README example', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
-      'fix none: Task 2 got bucket 0, Task 1 got bucket 0; errors: duplicate_backpointer',
+      'fix none: Task 2 got bucket 0, Task 1 got bucket 0; errors: duplicate_backpointer, foreign_allocation',
       'fix seqlock: Task 2 got bucket 0, Task 1 got bucket 1; errors: none',
       'fix keylock: Task 2 got bucket 0, Task 1 got bucket 1; errors: none',
       'bucket 0: 1 need_discard; discarded 1; fsck ok: true',

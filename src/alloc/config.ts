@@ -4,18 +4,20 @@
  * normalised config, so attach can recompute it and refuse a handle made by a different build.
  */
 import type { RegionSpec } from '../shared/region.js';
-import { checkBool, checkInt, checkKnownKeys, checkOneOf, ConfigError } from '../shared/validate.js';
+import { checkBool, checkInt, checkOneOf, ConfigError, readOptions } from '../shared/validate.js';
 import { counterWords } from '../shared/counters.js';
 import {
   ALLOCATORS, FIXES, FREELIST_LOOKUPS, type AllocatorKind, type FixKind, type FreelistLookup,
 } from './types.js';
+import { ThreadRegistry } from '../locks/thread-registry.js';
 import { RECORD_WORDS } from './bucket-table.js';
 import { bitmapWords } from './bitmap-index.js';
 import { SLOT_WORDS, hashSize } from './open-buckets.js';
 import { EXTENT_WORDS } from './extents.js';
 import { ERROR_WORDS } from './error-log.js';
-import { DEVICE_WORDS } from './device.js';
-import { ALLOC_COUNTERS } from './counters.js';
+import { DEVICE64_WORDS, DEVICE_WORDS } from './device.js';
+import { MEMBER_COUNTERS } from './counters.js';
+import { INTENT_WORDS } from './intents.js';
 
 export interface FilesystemOptions {
   /** Buckets on the device. */
@@ -40,6 +42,12 @@ export interface FilesystemOptions {
   errorLogSize?: number;
   /** Longest wait for any internal lock before LockTimeoutError; keeps a dead holder from hanging. */
   lockTimeoutMs?: number;
+  /**
+   * The allocation oracle: at every publish, record whether the bucket was in truth free at the gen
+   * the scan read, and what each duplicate's writes broke (one Atomics.load per allocation). It
+   * never changes what the allocator decides. Default true; false takes it off the path entirely.
+   */
+  oracle?: boolean;
 }
 
 export type FilesystemConfig = Required<FilesystemOptions>;
@@ -61,6 +69,7 @@ export const DEFAULTS: FilesystemConfig = {
   maxThreads: 64,
   errorLogSize: 256,
   lockTimeoutMs: 10_000,
+  oracle: true,
 };
 
 const KNOWN = Object.keys(DEFAULTS);
@@ -70,11 +79,12 @@ function defaultExtents(buckets: number, bucketSectors: number): number {
   return Math.min(Math.max(4096, buckets * Math.min(bucketSectors, 8)), 1 << 22);
 }
 
+/**
+ * Defaults filled in and every value checked. `undefined` anywhere means "the default"; anything but
+ * a plain object of known keys is refused (see readOptions).
+ */
 export function normalizeConfig(options: unknown): FilesystemConfig {
-  if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object');
-  checkKnownKeys('options', options, KNOWN);
-  const o = { ...DEFAULTS, ...(options as FilesystemOptions) };
+  const o: FilesystemConfig = { ...DEFAULTS, ...readOptions<FilesystemOptions>('options', options, KNOWN) };
   const buckets = checkInt('buckets', o.buckets, 1, MAX_BUCKETS);
   const bucketSectors = checkInt('bucketSectors', o.bucketSectors, 1, MAX_BUCKET_SECTORS);
   if (buckets * bucketSectors > 2 ** 30) {
@@ -95,15 +105,17 @@ export function normalizeConfig(options: unknown): FilesystemConfig {
     maxThreads: checkInt('maxThreads', o.maxThreads, 1, 1024),
     errorLogSize: checkInt('errorLogSize', o.errorLogSize, 1, 1 << 16),
     lockTimeoutMs: checkInt('lockTimeoutMs', o.lockTimeoutMs, 1, 3_600_000),
+    oracle: checkBool('oracle', o.oracle),
   };
 }
 
 export const FILESYSTEM_KIND = 'sab-alloc/filesystem';
-export const FILESYSTEM_VERSION = 1;
+export const FILESYSTEM_VERSION = 2;
 
 /**
- * Sections. Small, hot, shared state in buffer 0; the per-sector backpointer table and the extent
- * table, which grow with the device, in buffers 1 and 2.
+ * Sections. Small, hot, shared state in buffer 0; the sector map (a backpointer per extent start and
+ * the covering extent of every written sector) and the extent table, which grow with the device, in
+ * buffers 1 and 2.
  */
 export function filesystemSpec(c: FilesystemConfig): RegionSpec {
   return {
@@ -111,14 +123,17 @@ export function filesystemSpec(c: FilesystemConfig): RegionSpec {
     version: FILESYSTEM_VERSION,
     sections: [
       { name: 'device', type: 'i32', length: DEVICE_WORDS },
+      { name: 'device64', type: 'i64', length: DEVICE64_WORDS },
+      { name: 'registry', type: 'i32', length: ThreadRegistry.words(c.maxThreads) },
+      { name: 'intents', type: 'i32', length: c.maxThreads * INTENT_WORDS },
       { name: 'records', type: 'i32', length: c.buckets * RECORD_WORDS },
       { name: 'freeSpace', type: 'i32', length: bitmapWords(c.buckets) },
       { name: 'needDiscard', type: 'i32', length: bitmapWords(c.buckets) },
       { name: 'slots', type: 'i32', length: c.openBuckets * SLOT_WORDS },
       { name: 'hash', type: 'i32', length: hashSize(c.openBuckets) },
       { name: 'errors', type: 'i32', length: c.errorLogSize * ERROR_WORDS },
-      { name: 'counters', type: 'i32', length: counterWords(ALLOC_COUNTERS.length, c.maxThreads) },
-      { name: 'backpointers', type: 'i32', length: c.buckets * c.bucketSectors, buffer: 1 },
+      { name: 'counters', type: 'f64', length: counterWords(MEMBER_COUNTERS.length, c.maxThreads) },
+      { name: 'sectorMap', type: 'i32', length: c.buckets * c.bucketSectors, buffer: 1 },
       { name: 'extents', type: 'i32', length: c.extents * EXTENT_WORDS, buffer: 2 },
     ],
   };

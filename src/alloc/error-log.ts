@@ -1,33 +1,33 @@
 /**
- * The shared error log: every allocation or commit error any thread hits, so a torture run can
- * count them and name the first. Appending is one Atomics.add to claim an entry; when the log is
- * full the per-kind counts and the total keep counting, only the details are dropped.
+ * The shared error log: every commit error any thread hits, so a torture run can count them and name
+ * the first. Appending is one Atomics.add to claim an entry; when the log is full the per-kind
+ * counts and the total keep counting, only the details are dropped. Counts are 64-bit (device64
+ * words, see device.ts), so a long run cannot carry them past 2^31 into a negative index.
  *
- * `errors` section: capacity × ERROR_WORDS (8 words):
+ * `errors` section: capacity × ERROR_WORDS (16 words, one cache line):
  *
- *   [0] kind        ErrorKind (0 = entry not yet written)
+ *   [0] kind          ErrorKind (0 = entry not yet written: it is stored last)
  *   [1] bucket
- *   [2] owner       who hit the error
- *   [3] otherOwner  the other party (whose extent or data was already there), -1 unknown
- *   [4] worker      counter slot of the thread that hit it
- *   [5] opId        the operation that hit it
- *   [6] otherOpId   the other party's operation, -1 unknown
- *   [7] detail      kind-specific: offset for duplicate_backpointer, existing DataType for
- *                   data_type_mismatch, record gen for gen_mismatch
- *
- * The total lives in device word Dev.errorTotal, per-kind counts at Dev.errorsByKind + kind.
+ *   [2] writer        who hit the error
+ *   [3] otherWriter   the other party (whose data was already there), -1 unknown
+ *   [4] member        thread-registry member that hit it
+ *   [5] detail        kind-specific: offset for duplicate_backpointer, the first shared sector for
+ *                     extent_overlap, the existing DataType for data_type_mismatch, the record's
+ *                     gen for gen_mismatch
+ *   [8..9] opId       (float64) the operation that hit it
+ *   [10..11] otherOpId (float64) the other party's operation, -1 unknown
  */
-import { Dev } from './device.js';
+import { Dev64 } from './device.js';
 import { ERROR_KIND_NAMES, type ErrorKindName } from './types.js';
 
-export const ERROR_WORDS = 8;
+export const ERROR_WORDS = 16;
 
 export interface ErrorEntry {
   kind: ErrorKindName;
   bucket: number;
-  owner: number;
-  otherOwner: number;
-  worker: number;
+  writer: number;
+  otherWriter: number;
+  member: number;
   opId: number;
   otherOpId: number;
   detail: number;
@@ -36,36 +36,38 @@ export interface ErrorEntry {
 export class ErrorLog {
   readonly capacity: number;
   private readonly words: Int32Array;
-  private readonly dev: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly dev64: BigInt64Array;
 
-  constructor(words: Int32Array, dev: Int32Array, capacity: number) {
+  constructor(words: Int32Array, dev64: BigInt64Array, capacity: number) {
     this.words = words;
-    this.dev = dev;
+    this.f64 = new Float64Array(words.buffer, words.byteOffset, words.length >>> 1);
+    this.dev64 = dev64;
     this.capacity = capacity;
   }
 
   append(kind: number, e: Omit<ErrorEntry, 'kind'>): void {
-    Atomics.add(this.dev, Dev.errorsByKind + kind, 1);
-    const i = Atomics.add(this.dev, Dev.errorTotal, 1);
-    if (i >= this.capacity) return;
-    const at = i * ERROR_WORDS;
+    Atomics.add(this.dev64, Dev64.errorsByKind + kind - 1, 1n);
+    const i = Atomics.add(this.dev64, Dev64.errorTotal, 1n);
+    if (i >= BigInt(this.capacity)) return;
+    const at = Number(i) * ERROR_WORDS;
     Atomics.store(this.words, at + 1, e.bucket);
-    Atomics.store(this.words, at + 2, e.owner);
-    Atomics.store(this.words, at + 3, e.otherOwner);
-    Atomics.store(this.words, at + 4, e.worker);
-    Atomics.store(this.words, at + 5, e.opId);
-    Atomics.store(this.words, at + 6, e.otherOpId);
-    Atomics.store(this.words, at + 7, e.detail);
+    Atomics.store(this.words, at + 2, e.writer);
+    Atomics.store(this.words, at + 3, e.otherWriter);
+    Atomics.store(this.words, at + 4, e.member);
+    Atomics.store(this.words, at + 5, e.detail);
+    this.f64[(at >>> 1) + 4] = e.opId;
+    this.f64[(at >>> 1) + 5] = e.otherOpId;
     Atomics.store(this.words, at, kind);
   }
 
   total(): number {
-    return Atomics.load(this.dev, Dev.errorTotal);
+    return Number(Atomics.load(this.dev64, Dev64.errorTotal));
   }
 
   countByKind(): Record<ErrorKindName, number> {
     const out = {} as Record<ErrorKindName, number>;
-    ERROR_KIND_NAMES.forEach((name, i) => { out[name] = Atomics.load(this.dev, Dev.errorsByKind + i + 1); });
+    ERROR_KIND_NAMES.forEach((name, i) => { out[name] = Number(Atomics.load(this.dev64, Dev64.errorsByKind + i)); });
     return out;
   }
 
@@ -80,12 +82,12 @@ export class ErrorLog {
       out.push({
         kind: ERROR_KIND_NAMES[kind - 1]!,
         bucket: Atomics.load(this.words, at + 1),
-        owner: Atomics.load(this.words, at + 2),
-        otherOwner: Atomics.load(this.words, at + 3),
-        worker: Atomics.load(this.words, at + 4),
-        opId: Atomics.load(this.words, at + 5),
-        otherOpId: Atomics.load(this.words, at + 6),
-        detail: Atomics.load(this.words, at + 7),
+        writer: Atomics.load(this.words, at + 2),
+        otherWriter: Atomics.load(this.words, at + 3),
+        member: Atomics.load(this.words, at + 4),
+        detail: Atomics.load(this.words, at + 5),
+        opId: this.f64[(at >>> 1) + 4]!,
+        otherOpId: this.f64[(at >>> 1) + 5]!,
       });
     }
     return out;

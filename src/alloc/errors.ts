@@ -12,41 +12,46 @@ export interface ExtentInfo {
   offset: number;
   sectors: number;
   dataType: 'user' | 'btree' | 'cached';
-  owner: number;
+  /** Who wrote it (a writer id: AllocRequest.writer). */
+  writer: number;
+  /** The allocation whose open bucket it was written through. */
   opId: number;
+  /** Identity of the filesystem it lives in (any other filesystem refuses it). */
+  fs: number;
 }
 
 /**
- * duplicate_backpointer, data_type_mismatch and/or gen_mismatch, detected by one commit. `kind` is
- * the most direct of them (in that order), `kinds` all of them; each is also in the error log.
+ * One commit's errors (see ErrorKind: duplicate_backpointer, extent_overlap, data_type_mismatch,
+ * gen_mismatch, write_after_empty, foreign_allocation). `kind` is the most direct of them, `kinds`
+ * all of them; each is also in the error log.
  */
 export class AllocError extends Error {
   readonly kind: ErrorKindName;
   readonly kinds: ErrorKindName[];
   readonly bucket: number;
-  readonly owner: number;
-  readonly otherOwner: number;
+  readonly writer: number;
+  readonly otherWriter: number;
   readonly opId: number;
   readonly otherOpId: number;
   /** The extent that was written anyway. */
   readonly extent: ExtentInfo;
 
-  constructor(kinds: ErrorKindName[], extent: ExtentInfo, otherOwner: number, otherOpId: number, detail: string) {
+  constructor(kinds: ErrorKindName[], extent: ExtentInfo, otherWriter: number, otherOpId: number, detail: string) {
     const kind = kinds[0]!;
-    super(`${kinds.join(' + ')} in bucket ${extent.bucket}: owner ${extent.owner} (op ${extent.opId}) vs owner ${otherOwner} (op ${otherOpId}); ${detail}`);
+    super(`${kinds.join(' + ')} in bucket ${extent.bucket}: writer ${extent.writer} (op ${extent.opId}) vs writer ${otherWriter} (op ${otherOpId}); ${detail}`);
     this.name = 'AllocError';
     this.kind = kind;
     this.kinds = kinds;
     this.bucket = extent.bucket;
-    this.owner = extent.owner;
-    this.otherOwner = otherOwner;
+    this.writer = extent.writer;
+    this.otherWriter = otherWriter;
     this.opId = extent.opId;
     this.otherOpId = otherOpId;
     this.extent = extent;
   }
 }
 
-/** An OpenBucket or Extent handle that no longer matches shared state (already put, freed, reused). */
+/** An OpenBucket or Extent handle that no longer matches shared state (already put, freed, reused), or of another filesystem. */
 export class StaleHandleError extends Error {
   readonly param: string;
   constructor(param: string, message: string) {

@@ -4,9 +4,13 @@ export {
   type FilesystemConfig, type FilesystemOptions,
 } from './config.js';
 export {
-  Filesystem, OpenBucket, attachFilesystem, createFilesystem,
-  type AllocRequest, type AttachOptions, type Extent, type FilesystemHandle, type FilesystemStats,
+  Filesystem, OpenBucket,
+  type Extent, type FilesystemHandle, type FilesystemStats, type RecoveryReport, type WatchableWorker,
 } from './filesystem.js';
+export { attachFilesystem, createFilesystem, type AttachOptions } from './lifecycle.js';
+export type { AllocRequest } from './request.js';
+export { DetachedError, type FaultPlan } from './fs-core.js';
+export { WRITER_MAX } from './commit.js';
 export { AllocError, StaleHandleError, type ExtentInfo } from './errors.js';
 export { FSCK_KINDS, fsck, type FsckError, type FsckKind, type FsckOptions, type FsckReport } from './fsck.js';
 export { RacePoint, RACE_POINT_NAMES, racePointLabel, type RaceHook, type RacePointName } from './race-points.js';

@@ -10,33 +10,42 @@
  *   [1] bucket
  *   [2] gen          the record's gen captured at open; every extent written through it carries it
  *   [3] dataType     what the writer will put there (DataType)
- *   [4] sectorsFree  sectors left; only the slot's writer changes it
+ *   [4] sectorsFree  sectors left; changed only by commits through this slot, under the bucket's
+ *                    record lock (and each commit's intent record holds the value after)
  *   [5] pin          references; the open sets 1, the last put releases the slot
  *   [6] freeNext     next unused slot (slot freelist)
  *   [7] hashNext     next slot in the same hash chain
- *   [8] owner        who opened it (error reports)
- *   [9] opId         the allocation's operation id
- *   [10] watermark   0 normal, 1 btree, 2 reclaim
+ *   [8] writer       who opened it (error reports)
+ *   [9] watermark    0 normal, 1 btree, 2 reclaim
+ *   [10..11] opId    (one float64) the allocation's operation id
+ *   [12] member      the thread-registry member that opened it: recovery puts a dead member's slots
+ *   [13] oracle      OracleBit: the allocation oracle's verdict at publish (duplicate or not) and
+ *                    what the duplicate's writes have broken since (see oracle.ts)
  *
  * `hash` section: hashSize(openBuckets) chain heads (a power of two ≥ the slot count), chain for
  * bucket b at b & (size − 1).
  *
  * The slot freelist head and count, and the freelist lock (a Mutex, one word) live in the device
- * words. Every change to slots, chains and the freelist happens under that lock. `isOpen` walks a
- * chain without it — a hint, as bch2_bucket_is_open is — so chain links and the fields it reads are
- * stored with Atomics, and the walk is bounded by the slot count because a slot can be recycled into
- * another chain under a walking reader. `isOpenSafe` repeats the walk under the lock.
+ * words. Every change to slots, chains and the freelist happens under that lock, through an intent
+ * record (intents.ts): plan* reads the structure and fills the record, apply* stores it; under the
+ * lock, plain reads and writes are ordered by the lock's compareExchanges. `isOpen` walks a chain
+ * without the lock — a hint, as bch2_bucket_is_open is — so the words it reads (chain heads, a
+ * slot's bucket and hashNext) and the words other lock-free hints read (a slot's valid, the free
+ * count) are always stored with Atomics, and the walk is bounded by the slot count because a slot
+ * can be recycled into another chain under a walking reader.
  */
 import { Mutex } from '../locks/mutex.js';
+import type { ThreadRegistry } from '../locks/thread-registry.js';
 import { Dev } from './device.js';
-import type { Watermark } from './types.js';
+import { I, IF, type IntentView } from './intents.js';
 
 export const SLOT_WORDS = 16;
+export const SLOT_F64 = SLOT_WORDS / 2;
+export const SLOT_OP_F64 = 5;
 export const Slot = {
-  valid: 0, bucket: 1, gen: 2, dataType: 3, sectorsFree: 4, pin: 5, freeNext: 6, hashNext: 7, owner: 8, opId: 9, watermark: 10,
+  valid: 0, bucket: 1, gen: 2, dataType: 3, sectorsFree: 4, pin: 5, freeNext: 6, hashNext: 7, writer: 8, watermark: 9,
+  member: 12, oracle: 13,
 } as const;
-
-export const WATERMARK_CODES: Record<Watermark, number> = { normal: 0, btree: 1, reclaim: 2 };
 
 export function hashSize(openBuckets: number): number {
   let n = 1;
@@ -44,12 +53,11 @@ export function hashSize(openBuckets: number): number {
   return n;
 }
 
+/** What a publish records in its slot (alloc-publish.ts's AllocAttempt has these). */
 export interface OpenSlotFields {
-  bucket: number;
   gen: number;
   dataType: number;
-  sectors: number;
-  owner: number;
+  writer: number;
   opId: number;
   watermark: number;
 }
@@ -58,19 +66,21 @@ export class OpenBuckets {
   readonly count: number;
   readonly usable: number;
   readonly lock: Mutex;
-  private readonly slots: Int32Array;
+  readonly slots: Int32Array;
+  private readonly slotsF64: Float64Array;
   private readonly heads: Int32Array;
   private readonly dev: Int32Array;
   private readonly mask: number;
 
-  constructor(slots: Int32Array, heads: Int32Array, dev: Int32Array, count: number) {
+  constructor(slots: Int32Array, heads: Int32Array, dev: Int32Array, count: number, registry?: ThreadRegistry) {
     this.slots = slots;
+    this.slotsF64 = new Float64Array(slots.buffer, slots.byteOffset, slots.length >>> 1);
     this.heads = heads;
     this.dev = dev;
     this.count = count;
     this.usable = count - 1;
     this.mask = heads.length - 1;
-    this.lock = new Mutex(dev, Dev.freelistLock, { name: 'open-bucket freelist lock' });
+    this.lock = new Mutex(dev, Dev.freelistLock, { name: 'open-bucket freelist lock', ...(registry ? { registry } : {}) } as never);
   }
 
   /** Puts every slot but 0 on the freelist. Creation only. */
@@ -92,16 +102,6 @@ export class OpenBuckets {
     return false;
   }
 
-  /** Authoritative: the same walk under the freelist lock. */
-  isOpenSafe(b: number, timeoutMs: number): boolean {
-    this.lock.lock(timeoutMs);
-    try {
-      return this.isOpen(b);
-    } finally {
-      this.lock.unlock();
-    }
-  }
-
   /** Unused slots (a lock-free snapshot outside the lock, exact under it). */
   freeSlots(): number {
     return Atomics.load(this.dev, Dev.slotFreeCount);
@@ -117,59 +117,112 @@ export class OpenBuckets {
     return free > 0;
   }
 
-  /** Takes a slot and publishes it in the hash. Caller holds the lock and checked the reserve. */
-  publish(f: OpenSlotFields): number {
-    const slot = Atomics.load(this.dev, Dev.slotFreeHead);
-    const at = slot * SLOT_WORDS;
-    Atomics.store(this.dev, Dev.slotFreeHead, Atomics.load(this.slots, at + Slot.freeNext));
-    Atomics.sub(this.dev, Dev.slotFreeCount, 1);
-    Atomics.store(this.slots, at + Slot.bucket, f.bucket);
-    Atomics.store(this.slots, at + Slot.gen, f.gen);
-    Atomics.store(this.slots, at + Slot.dataType, f.dataType);
-    Atomics.store(this.slots, at + Slot.sectorsFree, f.sectors);
-    Atomics.store(this.slots, at + Slot.pin, 1);
-    Atomics.store(this.slots, at + Slot.owner, f.owner);
-    Atomics.store(this.slots, at + Slot.opId, f.opId);
-    Atomics.store(this.slots, at + Slot.watermark, f.watermark);
-    Atomics.store(this.slots, at + Slot.freeNext, 0);
-    Atomics.store(this.slots, at + Slot.valid, 1);
-    const h = f.bucket & this.mask;
-    Atomics.store(this.slots, at + Slot.hashNext, Atomics.load(this.heads, h));
-    Atomics.store(this.heads, h, slot);
+  /**
+   * Fills a publish intent for `bucket`: take the freelist head, link it at its chain's head, fill
+   * it from `f` (and the bucket's size, the opening member, the oracle's verdict). Caller holds the lock.
+   */
+  planPublish(v: IntentView, bucket: number, f: OpenSlotFields, sectors: number, member: number, oracle: number): number {
+    const slot = this.dev[Dev.slotFreeHead]!;
+    const w = v.i32;
+    const at = v.at;
+    w[at + I.target] = -1;
+    w[at + I.slot] = slot;
+    w[at + I.bucket] = bucket;
+    w[at + I.gen] = f.gen;
+    w[at + I.dataType] = f.dataType;
+    w[at + I.sectors] = sectors;
+    w[at + I.writer] = f.writer;
+    w[at + I.watermark] = f.watermark;
+    w[at + I.member] = member;
+    w[at + I.oracle] = oracle;
+    v.f64[v.atF + IF.opId] = f.opId;
+    w[at + I.freeHead] = this.slots[slot * SLOT_WORDS + Slot.freeNext]!;
+    w[at + I.freeCount] = this.dev[Dev.slotFreeCount]! - 1;
+    const chain = bucket & this.mask;
+    w[at + I.chain] = chain;
+    w[at + I.chainHead] = this.heads[chain]!;
     return slot;
   }
 
-  /** Drops one pin; the last one unhashes the slot and frees it. Caller holds the lock. */
-  unpin(slot: number): boolean {
-    const at = slot * SLOT_WORDS;
-    const pin = Atomics.sub(this.slots, at + Slot.pin, 1) - 1;
+  /**
+   * Stores a publish intent. Only the words a lock-free reader follows — the chain links, the
+   * slot's bucket and valid (isOpen, a handle's own look at its slot), the free count (the reserve
+   * hint) — are stored with Atomics; the rest are read under the freelist lock or by the slot's own
+   * writer, and the lock's release orders them. The slot's fields go first and the chain link last,
+   * so a lock-free walker that finds the slot in a chain finds it filled in.
+   */
+  applyPublish(v: IntentView): void {
+    const w = v.i32;
+    const at = v.at;
+    const slot = w[at + I.slot]!;
+    const s = slot * SLOT_WORDS;
+    const sl = this.slots;
+    this.dev[Dev.slotFreeHead] = w[at + I.freeHead]!;
+    Atomics.store(this.dev, Dev.slotFreeCount, w[at + I.freeCount]!);
+    Atomics.store(sl, s + Slot.bucket, w[at + I.bucket]!);
+    sl[s + Slot.gen] = w[at + I.gen]!;
+    sl[s + Slot.dataType] = w[at + I.dataType]!;
+    sl[s + Slot.sectorsFree] = w[at + I.sectors]!;
+    sl[s + Slot.pin] = 1;
+    sl[s + Slot.writer] = w[at + I.writer]!;
+    sl[s + Slot.watermark] = w[at + I.watermark]!;
+    this.slotsF64[slot * SLOT_F64 + SLOT_OP_F64] = v.f64[v.atF + IF.opId]!;
+    sl[s + Slot.member] = w[at + I.member]!;
+    sl[s + Slot.oracle] = w[at + I.oracle]!;
+    sl[s + Slot.freeNext] = 0;
+    Atomics.store(sl, s + Slot.hashNext, w[at + I.chainHead]!);
+    Atomics.store(sl, s + Slot.valid, 1);
+    Atomics.store(this.heads, w[at + I.chain]!, slot);
+  }
+
+  /** Fills an unpin intent: drop one pin; the last unhashes the slot and frees it. Caller holds the lock. */
+  planUnpin(v: IntentView, slot: number): boolean {
+    const w = v.i32;
+    const at = v.at;
+    const s = slot * SLOT_WORDS;
+    const pin = this.slots[s + Slot.pin]! - 1;
+    w[at + I.target] = -1;
+    w[at + I.slot] = slot;
+    w[at + I.pin] = pin;
+    w[at + I.last] = pin > 0 ? 0 : 1;
     if (pin > 0) return false;
-    this.unhash(slot);
-    Atomics.store(this.slots, at + Slot.valid, 0);
-    Atomics.store(this.slots, at + Slot.freeNext, Atomics.load(this.dev, Dev.slotFreeHead));
-    Atomics.store(this.dev, Dev.slotFreeHead, slot);
-    Atomics.add(this.dev, Dev.slotFreeCount, 1);
+    const chain = this.slots[s + Slot.bucket]! & this.mask;
+    const next = this.slots[s + Slot.hashNext]!;
+    let c = this.heads[chain]!;
+    if (c === slot) {
+      w[at + I.linkKind] = 0;
+      w[at + I.linkIndex] = chain;
+    } else {
+      let found = false;
+      for (let steps = 0; c !== 0 && steps < this.count; steps++) {
+        const n = this.slots[c * SLOT_WORDS + Slot.hashNext]!;
+        if (n === slot) { found = true; break; }
+        c = n;
+      }
+      if (!found) throw new Error(`open-bucket hash corrupt: slot ${slot} is not in chain ${chain}`);
+      w[at + I.linkKind] = 1;
+      w[at + I.linkIndex] = c;
+    }
+    w[at + I.linkValue] = next;
+    w[at + I.freeHeadBefore] = this.dev[Dev.slotFreeHead]!;
+    w[at + I.freeCountAfter] = this.dev[Dev.slotFreeCount]! + 1;
     return true;
   }
 
-  private unhash(slot: number): void {
-    const h = Atomics.load(this.slots, slot * SLOT_WORDS + Slot.bucket) & this.mask;
-    const next = Atomics.load(this.slots, slot * SLOT_WORDS + Slot.hashNext);
-    let s = Atomics.load(this.heads, h);
-    if (s === slot) {
-      Atomics.store(this.heads, h, next);
-      return;
-    }
-    for (let steps = 0; s !== 0 && steps < this.count; steps++) {
-      const link = s * SLOT_WORDS + Slot.hashNext;
-      const n = Atomics.load(this.slots, link);
-      if (n === slot) {
-        Atomics.store(this.slots, link, next);
-        return;
-      }
-      s = n;
-    }
-    throw new Error(`open-bucket hash corrupt: slot ${slot} is not in chain ${h}`);
+  /** Stores an unpin intent. The slot leaves its chain before it is marked invalid and reused. */
+  applyUnpin(v: IntentView): void {
+    const w = v.i32;
+    const at = v.at;
+    const slot = w[at + I.slot]!;
+    const s = slot * SLOT_WORDS;
+    this.slots[s + Slot.pin] = w[at + I.pin]!;
+    if (w[at + I.last] !== 1) return;
+    if (w[at + I.linkKind] === 0) Atomics.store(this.heads, w[at + I.linkIndex]!, w[at + I.linkValue]!);
+    else Atomics.store(this.slots, w[at + I.linkIndex]! * SLOT_WORDS + Slot.hashNext, w[at + I.linkValue]!);
+    Atomics.store(this.slots, s + Slot.valid, 0);
+    this.slots[s + Slot.freeNext] = w[at + I.freeHeadBefore]!;
+    this.dev[Dev.slotFreeHead] = slot;
+    Atomics.store(this.dev, Dev.slotFreeCount, w[at + I.freeCountAfter]!);
   }
 
   field(slot: number, word: number): number {
@@ -178,6 +231,11 @@ export class OpenBuckets {
 
   setField(slot: number, word: number, value: number): void {
     Atomics.store(this.slots, slot * SLOT_WORDS + word, value);
+  }
+
+  /** The slot's operation id (a float64: ids never wrap). Exact under the lock, a hint outside it. */
+  opId(slot: number): number {
+    return this.slotsF64[slot * SLOT_F64 + SLOT_OP_F64]!;
   }
 
   /** Chain head for bucket b's hash bucket (fsck). */

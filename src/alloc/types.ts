@@ -1,6 +1,6 @@
 /**
  * The allocator's vocabulary: data types, watermarks, allocators and fixes, as small integers in
- * shared memory and as names at the API. DOMAIN.md §3 defines what each means.
+ * shared memory and as names at the API. docs/design.md defines what each means.
  */
 
 /** The names of a { name: code } table, ordered by code (codes are dense from the first). */
@@ -16,6 +16,13 @@ export const DATA_TYPE_NAMES: readonly DataTypeName[] = namesByCode(DataType);
 /** Types a writer can allocate a bucket for. */
 export type WriteType = 'user' | 'btree' | 'cached';
 export const WRITE_TYPES: readonly WriteType[] = ['user', 'btree', 'cached'];
+/** A Map, so that a name such as "toString" is unknown rather than a prototype member. */
+export const WRITE_TYPE_CODES: ReadonlyMap<string, number> = new Map([['user', DataType.user], ['btree', DataType.btree], ['cached', DataType.cached]]);
+
+/** A write type's DataType code, -1 for anything else (hot paths: no Map, no prototype lookup). */
+export function writeTypeCode(name: unknown): number {
+  return name === 'user' ? DataType.user : name === 'btree' ? DataType.btree : name === 'cached' ? DataType.cached : -1;
+}
 
 /**
  * How much of the open-bucket table an allocation may use: a normal allocation leaves the last half
@@ -24,6 +31,7 @@ export const WRITE_TYPES: readonly WriteType[] = ['user', 'btree', 'cached'];
  */
 export type Watermark = 'normal' | 'btree' | 'reclaim';
 export const WATERMARKS: readonly Watermark[] = ['normal', 'btree', 'reclaim'];
+export const WATERMARK_CODES: ReadonlyMap<string, number> = new Map([['normal', 0], ['btree', 1], ['reclaim', 2]]);
 
 export type AllocatorKind = 'early' | 'freelist';
 export const ALLOCATORS: readonly AllocatorKind[] = ['early', 'freelist'];
@@ -39,13 +47,37 @@ export const FIXES: readonly FixKind[] = ['none', 'seqlock', 'keylock'];
 export type FreelistLookup = 'locked' | 'unlocked';
 export const FREELIST_LOOKUPS: readonly FreelistLookup[] = ['locked', 'unlocked'];
 
-/** Record flags (DOMAIN.md §3). */
-export const Flag = { need_discard: 1, need_inc_gen: 2 } as const;
+/**
+ * Record flags. need_discard and need_inc_gen as in bcachefs; `emptied` is the model's own: set when
+ * the bucket's data drops to nothing during this gen, cleared when the gen moves. A write into an
+ * emptied bucket by any allocation but the one whose data it held is a write the discard would wipe.
+ */
+export const Flag = { need_discard: 1, need_inc_gen: 2, emptied: 4 } as const;
 
-/** Kinds of error a commit or allocation records in the shared error log. */
-export const ErrorKind = { duplicate_backpointer: 1, data_type_mismatch: 2, gen_mismatch: 3 } as const;
+/**
+ * Kinds of error a commit records in the shared error log, most direct first (a commit may hit
+ * several; its AllocError leads with the first):
+ *
+ *   duplicate_backpointer  an extent already starts at the new extent's first sector
+ *   extent_overlap         some sector the write covers already belongs to another live extent
+ *   data_type_mismatch     the bucket holds dirty data of another type
+ *   gen_mismatch           the open bucket's gen is not the bucket's: the data is invisible
+ *   write_after_empty      the bucket was emptied and not discarded since; the discard would wipe it
+ *   foreign_allocation     the bucket holds data of another allocation at this gen (no sector shared)
+ */
+export const ErrorKind = {
+  duplicate_backpointer: 1, extent_overlap: 2, data_type_mismatch: 3, gen_mismatch: 4, write_after_empty: 5, foreign_allocation: 6,
+} as const;
 export type ErrorKindName = keyof typeof ErrorKind;
 export const ERROR_KIND_NAMES: readonly ErrorKindName[] = namesByCode(ErrorKind);
+export const ERROR_KIND_COUNT = ERROR_KIND_NAMES.length;
+
+/**
+ * What a duplicate allocation cost, judged when its open bucket is put (or its thread recovered):
+ * each kind the stale holder's writes caused, or `latent` when it wrote nothing harmful.
+ */
+export const CONSEQUENCES = ['overwrote', 'staleGen', 'awaitingDiscard', 'mixedTypes', 'shared', 'latent'] as const;
+export type Consequence = (typeof CONSEQUENCES)[number];
 
 /** gen a is newer than gen b, with u8 wraparound (bcachefs gen_after). */
 export function genAfter(a: number, b: number): boolean {

@@ -14,6 +14,7 @@
 import { AllocError, StaleHandleError } from '../alloc/errors.js';
 import { createFilesystem, type Filesystem } from '../alloc/filesystem.js';
 import { ALLOCATORS, FIXES, type AllocatorKind, type FixKind } from '../alloc/types.js';
+import { MEMBER_COUNTERS } from '../alloc/counters.js';
 
 export interface AllocConfig {
   allocator: AllocatorKind;
@@ -76,6 +77,8 @@ export function createCycleFs(config: AllocConfig, o: CycleFsOptions): Filesyste
  * Call on a new filesystem, before any other thread attaches. The shared cursor ends at the end of
  * the fill, where a cursor-fixed allocator would have left it.
  */
+const USAGE_COUNTERS = MEMBER_COUNTERS.filter((n) => n.startsWith('usage'));
+
 export function fillDevice(fs: Filesystem, fraction: number): number {
   if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`fill: must be a number in [0, 1), got ${String(fraction)}`);
   const count = Math.floor(fs.config.buckets * fraction);
@@ -84,14 +87,18 @@ export function fillDevice(fs: Filesystem, fraction: number): number {
   const twin = createFilesystem({ ...fs.config, allocator: 'freelist', fix: 'none', cursorFix: true, freelistLookup: 'locked' });
   if (twin.region.layout.hash !== fs.region.layout.hash) throw new Error('fill: the twin filesystem has a different layout');
   // Per section, the words in which the two differ while both are new: the ones describing `fs`.
-  const own = new Map<string, number[]>();
-  for (const { name } of fs.region.layout.sections) {
-    if (name === 'counters') continue;
-    const mine = fs.region.i32(name);
-    const theirs = twin.region.i32(name);
+  // The thread registry says who is attached to each, and the counters are each member's own work:
+  // neither is copied, except the usage share, which moves with the data (below).
+  const view = (f: Filesystem, name: string, type: string): Int32Array | Float64Array | BigInt64Array =>
+    type === 'i64' ? f.region.i64(name) : type === 'f64' ? f.region.f64(name) : f.region.i32(name);
+  const own = new Map<string, { type: string; differ: number[] }>();
+  for (const { name, type } of fs.region.layout.sections) {
+    if (name === 'counters' || name === 'registry') continue;
+    const mine = view(fs, name, type);
+    const theirs = view(twin, name, type);
     const differ: number[] = [];
     for (let w = 0; w < mine.length; w++) if (mine[w] !== theirs[w]) differ.push(w);
-    own.set(name, differ);
+    own.set(name, { type, differ });
   }
   const S = fs.config.bucketSectors;
   for (let i = 0; i < count; i++) {
@@ -100,11 +107,19 @@ export function fillDevice(fs: Filesystem, fraction: number): number {
     twin.write(ob, S);
     twin.put(ob);
   }
-  for (const [name, differ] of own) {
-    const to = fs.region.i32(name);
+  for (const [name, { type, differ }] of own) {
+    const to = view(fs, name, type);
     const kept = differ.map((w) => to[w]!);
-    to.set(twin.region.i32(name));
-    differ.forEach((w, k) => { to[w] = kept[k]!; });
+    (to as Int32Array).set(view(twin, name, type) as Int32Array);
+    differ.forEach((w, k) => { (to as Int32Array)[w] = kept[k] as number; });
+  }
+  // The twin's usage share (its only member did the fill) becomes fs's creator's.
+  const shareOf = (f: Filesystem): { raw: Float64Array; base: number } => ({ raw: f.counters.raw, base: f.counters.base(f.member) });
+  const from = shareOf(twin);
+  const to = shareOf(fs);
+  for (const name of USAGE_COUNTERS) {
+    const off = fs.counters.offsetOf(name);
+    to.raw[to.base + off] = from.raw[from.base + off]!;
   }
   if (fs.config.buckets <= 1 << 14) {
     const report = fs.fsck({ maxErrors: 3 });

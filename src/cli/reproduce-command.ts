@@ -66,7 +66,7 @@ function printOne(r: ReproduceResult): void {
     const name = t.worker === 0 ? 'Task 1' : 'Task 2';
     console.log(`${name}: opened bucket ${t.bucket} (gen ${t.gen}, op ${t.opId}), wrote at offset ${t.offset}${t.error ? ` → ${t.errorKinds.join(' + ')}` : ''}`);
   }
-  for (const e of r.errors) console.log(`error log: ${e.kind} in bucket ${e.bucket}: owner ${e.owner} (op ${e.opId}) vs owner ${e.otherOwner} (op ${e.otherOpId})`);
+  for (const e of r.errors) console.log(`error log: ${e.kind} in bucket ${e.bucket}: writer ${e.writer} (op ${e.opId}) vs writer ${e.otherWriter} (op ${e.otherOpId})`);
   console.log(`fsck: ${r.fsck.ok ? 'clean' : r.fsck.errors.map((e) => `${e.kind} (bucket ${e.bucket})`).join(', ')}`);
   console.log(outcome(r));
 }

@@ -16,7 +16,7 @@ export interface TaskRequest {
   race: unknown;
   barrier: Int32Array;
   worker: number;
-  owner: number;
+  writer: number;
   dataType: WriteType;
   sectors: number;
   timeoutMs: number;
@@ -38,7 +38,7 @@ const api = {
     const rc = RaceControl.attach(req.race);
     fs.setRaceHook(rc.hookFor(req.worker));
     new StartBarrier(req.barrier, 0).arriveAndWait(req.timeoutMs);
-    const ob = fs.allocBucket({ dataType: req.dataType, owner: req.owner });
+    const ob = fs.allocBucket({ dataType: req.dataType, writer: req.writer });
     if (ob === null) return { worker: req.worker, bucket: -1, gen: -1, opId: -1, offset: -1, errorKinds: [], error: 'no free bucket' };
     let offset = -1;
     let errorKinds: string[] = [];
@@ -52,6 +52,7 @@ const api = {
       error = e.message;
     }
     fs.put(ob);
+    fs.detach();
     return { worker: req.worker, bucket: ob.bucket, gen: ob.gen, opId: ob.opId, offset, errorKinds, error };
   },
 };

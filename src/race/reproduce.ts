@@ -84,7 +84,7 @@ export async function reproduceReportedRace(options: ReproduceOptions = {}): Pro
   let tasks: TaskOutcome[];
   try {
     const running = pool.all((remote, i) => remote.run({
-      fs: fs.handle, race: rc.handle, barrier, worker: i, owner: i + 1, dataType: dataTypes[i]!, sectors, timeoutMs,
+      fs: fs.handle, race: rc.handle, barrier, worker: i, writer: i + 1, dataType: dataTypes[i]!, sectors, timeoutMs,
     }), timeoutMs + 5_000);
     await new StartBarrier(barrier, 0).releaseWhenArrived(2, timeoutMs, running);
     tasks = await running;

@@ -57,8 +57,9 @@ function killable(inner: WorkerHook, k: KillPoint): RaceHook {
 }
 
 const api = {
-  setup(req: SetupRequest): { threadSlot: number; threadId: number } {
-    fs = attachFilesystem(req.fs, { placement: req.worker + 1 });
+  setup(req: SetupRequest): { member: number; threadId: number } {
+    const view = attachFilesystem(req.fs, { placement: req.worker + 1 });
+    fs = view;
     rc = RaceControl.attach(req.race);
     hook = rc.hookFor(req.worker, req.seed);
     fs.setRaceHook(hook);
@@ -67,7 +68,7 @@ const api = {
       sched = new Scheduler(rc);
       sched.attach(hook);
     }
-    return { threadSlot: fs.threadSlot, threadId };
+    return { member: view.member, threadId };
   },
 
   run(req: RunRequest): WorkloadResult {

@@ -33,8 +33,8 @@ export interface WorkloadParams {
 export interface FirstViolation {
   kinds: string[];
   bucket: number;
-  owner: number;
-  otherOwner: number;
+  writer: number;
+  otherWriter: number;
   opId: number;
   otherOpId: number;
   /** This worker's last race points when it hit the error. */
@@ -77,7 +77,7 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
   const rng = streamRng(p.seed, 1000 + p.worker);
   const streams: Stream[] = Array.from({ length: p.streams }, (_, i) => ({ type: i % 4 === 3 ? 'btree' : 'user', ob: null }));
   const live: Extent[] = [];
-  const owner = p.worker;
+  const writer = p.worker;
   const result: WorkloadResult = { worker: p.worker, allocations: 0, writes: 0, frees: 0, allocFailures: 0, errors: 0, racyAllocations: 0, firstViolation: null };
   let lastRacyOp = -1;
 
@@ -94,7 +94,7 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
     if ((iter & 15) === 0 && env.stopRequested()) break;
     const s = streams[rng.below(streams.length)]!;
     if (s.ob === null) {
-      s.ob = fs.allocBucket({ dataType: s.type, watermark: s.type === 'btree' ? 'btree' : 'normal', owner });
+      s.ob = fs.allocBucket({ dataType: s.type, watermark: s.type === 'btree' ? 'btree' : 'normal', writer });
       if (s.ob === null) {
         result.allocFailures++;
         fs.discard(32);
@@ -107,7 +107,7 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
     const ob = s.ob;
     const sectors = Math.min(ob.sectorsFree, 1 + rng.below(p.maxExtentSectors));
     try {
-      live.push(fs.write(ob, sectors, owner));
+      live.push(fs.write(ob, sectors, writer));
     } catch (e) {
       if (!(e instanceof AllocError)) throw e;
       live.push(e.extent);
@@ -118,8 +118,8 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
       }
       if (result.firstViolation === null) {
         result.firstViolation = {
-          kinds: e.kinds, bucket: e.bucket, owner: e.owner, otherOwner: e.otherOwner, opId: e.opId, otherOpId: e.otherOpId,
-          recent: env.recent(), other: e.otherOwner >= 0 ? env.positionOf(e.otherOwner) : null, message: e.message,
+          kinds: e.kinds, bucket: e.bucket, writer: e.writer, otherWriter: e.otherWriter, opId: e.opId, otherOpId: e.otherOpId,
+          recent: env.recent(), other: e.otherWriter >= 0 ? env.positionOf(e.otherWriter) : null, message: e.message,
         };
       }
     }
