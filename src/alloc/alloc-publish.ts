@@ -31,6 +31,7 @@ import { DataType } from './types.js';
 import { IntentKind, addCounterTarget, applyCounterTargets, clearCounterTargets, clearIntent, publishIntent } from './intents.js';
 import { RacePoint } from './race-points.js';
 import { OracleBit } from './oracle.js';
+import { unpinSlot } from './put.js';
 
 /**
  * One allocation in progress: what it asks for (validated, request.ts) and, once a candidate is
@@ -121,6 +122,24 @@ export function tryAllocBucket(core: FsCore, b: number, st: number, seq: number,
   }
   p.slot = slot;
   if (core.config.cursorFix) Atomics.store(core.dev, Dev.cursor, b + 1 < core.config.buckets ? b + 1 : 0);
-  if (core.hook !== null) core.hook.at(RacePoint.afterPublish, b, p.opId, false);
+  if (core.hook !== null) {
+    try {
+      core.hook.at(RacePoint.afterPublish, b, p.opId, false);
+    } catch (e) {
+      // The caller will not get the open bucket: put it back, so no slot is left pinned for ever.
+      unpublish(core, slot);
+      throw e;
+    }
+  }
   return true;
+}
+
+/** Puts a just-published slot back (no race points: this is the undo of a publish). */
+function unpublish(core: FsCore, slot: number): void {
+  core.lockFreelist();
+  try {
+    unpinSlot(core, slot, core.ctrBase);
+  } finally {
+    core.unlockFreelist();
+  }
 }

@@ -77,8 +77,15 @@ export function writeExtent(core: FsCore, ob: OpenBucket, sectors: unknown, writ
   const extent = args.extent!;
   const failure = args.problems.length === 0 ? null : reportProblems(core, extent, args.problems);
   if (core.hook !== null) {
-    core.hook.at(RacePoint.afterCommit, ob.bucket, ob.opId, false);
-    if (failure !== null) core.hook.at(RacePoint.commitFailed, ob.bucket, ob.opId, false);
+    try {
+      core.hook.at(RacePoint.afterCommit, ob.bucket, ob.opId, false);
+      if (failure !== null) core.hook.at(RacePoint.commitFailed, ob.bucket, ob.opId, false);
+    } catch (e) {
+      // The commit stands (it is the write's point of no return): the error carries the extent, as
+      // an AllocError does, so the data is not lost to its writer.
+      if (typeof e === 'object' && e !== null && !('extent' in e)) Object.defineProperty(e, 'extent', { value: extent, enumerable: true });
+      throw e;
+    }
   }
   if (failure !== null) throw failure;
   return extent;

@@ -151,6 +151,11 @@ export class FsCore {
     this.acquisitions = 0;
   }
 
+  /** Lock acquisitions since the fault plan was set (a test counts a path's, then fails each in turn). */
+  get lockAcquisitions(): number {
+    return this.acquisitions;
+  }
+
   /** True when this acquisition is the one the fault plan fails. */
   private injected(): boolean {
     return this.faults !== null && ++this.acquisitions === this.faults.failLockAcquisition;

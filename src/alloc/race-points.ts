@@ -55,6 +55,12 @@ export function racePointIndex(nameOrLabel: string): number {
 }
 
 /**
+ * A hook may throw (a controlled schedule that stalls does). At a point before an operation's change
+ * the call then fails with nothing changed. At a point after it the change stands, and nothing is
+ * lost: afterPublish puts the bucket back before the error propagates (the caller never got it),
+ * afterCommit's and commitFailed's error carries the committed extent as `error.extent` (as an
+ * AllocError does), afterPut's put is done.
+ *
  * What a hook receives. `lockHeld` is true where the thread holds a lock (the key lock before the
  * freelist lock): a controlled scheduler must not park a thread there, or the thread it lets run
  * could block on that lock.
