@@ -19,6 +19,24 @@ describe('race control', () => {
     expect(hook.recent().map((p) => p.point)).toEqual(['candidate-read', 'after-publish']);
   });
 
+  it('pass counts, op counts and op ids cross 2^31 and 2^32 exactly; a full trace stops counting', () => {
+    const rc = RaceControl.create({ workers: 1, traceCapacity: 2 });
+    rc.setPolicy('observe');
+    rc.setTrace(true);
+    const hook = rc.hookFor(0);
+    for (const edge of [2 ** 31, 2 ** 32]) {
+      rc.counts[0] = edge - 1;
+      rc.passes[RacePoint.candidateRead] = edge - 1;
+      hook.at(RacePoint.candidateRead, 1, edge + 5, false);
+      hook.at(RacePoint.candidateRead, 1, edge + 6, false);
+      hook.setPhase(1, edge + 1);
+      expect(rc.position(0)).toMatchObject({ passes: edge + 1, ops: edge + 1, lastOpId: edge + 6 });
+      expect(rc.passCount(0, RacePoint.candidateRead)).toBe(edge + 1);
+    }
+    expect(rc.traceEntries().map((e) => e.opId)).toEqual([2 ** 31 + 5, 2 ** 31 + 6]);
+    expect(Atomics.load(rc.ctl, 9)).toBe(2);
+  });
+
   it('installed on a filesystem, the hook sees the allocation path in order', () => {
     const rc = RaceControl.create({ workers: 1, traceCapacity: 64 });
     rc.setPolicy('observe');

@@ -21,12 +21,17 @@
  *     [16..31] scheduler words, see scheduler.ts
  *   workers   i32 × workers × 16, one 64-byte block per worker, written only by that worker
  *     (except sched state, see scheduler.ts):
- *     [0] last point (-1 none)  [1] last bucket  [2] last opId  [3] passes, all points
+ *     [0] last point (-1 none)  [1] last bucket
  *     [4] sched state  [5] pct priority  [6] parked on script rule (rule + 1, 0 none)
- *     [7] workload phase (set by the workload: what operation it is in)  [8] workload op count
- *   passes    i32 × workers × RACE_POINT_COUNT: per-worker pass counts per point
+ *     [7] workload phase (set by the workload: what operation it is in)
+ *   counts    f64 × workers × 8, one 64-byte block per worker, written only by that worker:
+ *     [0] passes, all points  [1] workload op count  [2] last opId
+ *     Counts are float64 (exact to 2^53): at millions of passes a second an int32 would go
+ *     negative within minutes. Each has one writer; an aligned float never tears.
+ *   passes    f64 × workers × RACE_POINT_COUNT: per-worker pass counts per point
  *   rules     i32 × maxRules × 8: [worker, point, occurrence, untilWorker, untilPoint, untilCount]
- *   trace     i32 × (traceCapacity × 4): [worker, point, bucket, opId]; count in control[9]
+ *   trace     i32 × (traceCapacity × 6): [worker, point, bucket, —, opId (float64 in words 4..5)];
+ *     count in control[9]
  *   decisions i32 × maxDecisions: the worker chosen at each scheduling step (scheduler.ts)
  */
 import { attachRegion, createRegion, type Region, type RegionHandle, type RegionSpec } from '../shared/region.js';
@@ -44,9 +49,12 @@ export const Ctl = {
 } as const;
 
 export const WORKER_WORDS = 16;
-export const Wk = { lastPoint: 0, lastBucket: 1, lastOp: 2, passes: 3, sched: 4, priority: 5, parkedOn: 6, phase: 7, ops: 8 } as const;
+export const Wk = { lastPoint: 0, lastBucket: 1, sched: 4, priority: 5, parkedOn: 6, phase: 7 } as const;
+/** A worker's float64 counts (the `counts` section), COUNT_DOUBLES per worker. */
+export const COUNT_DOUBLES = 8;
+export const Cnt = { passes: 0, ops: 1, lastOp: 2 } as const;
 const RULE_WORDS = 8;
-const TRACE_WORDS = 4;
+const TRACE_WORDS = 6;
 
 export interface RaceControlOptions {
   workers: number;
@@ -129,7 +137,8 @@ function raceSpec(c: RaceConfig): RegionSpec {
     sections: [
       { name: 'control', type: 'i32', length: 64 },
       { name: 'workers', type: 'i32', length: c.workers * WORKER_WORDS },
-      { name: 'passes', type: 'i32', length: c.workers * RACE_POINT_COUNT },
+      { name: 'counts', type: 'f64', length: c.workers * COUNT_DOUBLES },
+      { name: 'passes', type: 'f64', length: c.workers * RACE_POINT_COUNT },
       { name: 'rules', type: 'i32', length: c.maxRules * RULE_WORDS },
       { name: 'trace', type: 'i32', length: c.traceCapacity * TRACE_WORDS },
       { name: 'decisions', type: 'i32', length: c.maxDecisions },
@@ -151,9 +160,11 @@ export class RaceControl {
   readonly region: Region;
   readonly ctl: Int32Array;
   readonly workerWords: Int32Array;
-  readonly passes: Int32Array;
+  readonly counts: Float64Array;
+  readonly passes: Float64Array;
   readonly rules: Int32Array;
   readonly trace: Int32Array;
+  readonly traceF64: Float64Array;
   readonly decisions: Int32Array;
 
   private constructor(region: Region, config: RaceConfig) {
@@ -161,9 +172,11 @@ export class RaceControl {
     this.config = config;
     this.ctl = region.i32('control');
     this.workerWords = region.i32('workers');
-    this.passes = region.i32('passes');
+    this.counts = region.f64('counts');
+    this.passes = region.f64('passes');
     this.rules = region.i32('rules');
     this.trace = region.i32('trace');
+    this.traceF64 = new Float64Array(this.trace.buffer, this.trace.byteOffset, this.trace.length >>> 1);
     this.decisions = region.i32('decisions');
   }
 
@@ -249,15 +262,16 @@ export class RaceControl {
   /** Where worker w is (watchdog and failure reports). */
   position(w: number): WorkerPosition {
     const at = w * WORKER_WORDS;
+    const c = w * COUNT_DOUBLES;
     const p = Atomics.load(this.workerWords, at + Wk.lastPoint);
     return {
       worker: w,
       lastPoint: p < 0 ? null : racePointLabel(p),
       lastBucket: Atomics.load(this.workerWords, at + Wk.lastBucket),
-      lastOpId: Atomics.load(this.workerWords, at + Wk.lastOp),
-      passes: Atomics.load(this.workerWords, at + Wk.passes),
+      lastOpId: this.counts[c + Cnt.lastOp]!,
+      passes: this.counts[c + Cnt.passes]!,
       phase: Atomics.load(this.workerWords, at + Wk.phase),
-      ops: Atomics.load(this.workerWords, at + Wk.ops),
+      ops: this.counts[c + Cnt.ops]!,
       parkedOnRule: Atomics.load(this.workerWords, at + Wk.parkedOn) - 1,
     };
   }
@@ -277,14 +291,14 @@ export class RaceControl {
         worker: Atomics.load(this.trace, at),
         point: racePointLabel(Atomics.load(this.trace, at + 1)),
         bucket: Atomics.load(this.trace, at + 2),
-        opId: Atomics.load(this.trace, at + 3),
+        opId: this.traceF64[(at >>> 1) + 2]!,
       });
     }
     return out;
   }
 
   passCount(worker: number, point: number): number {
-    return Atomics.load(this.passes, worker * RACE_POINT_COUNT + point);
+    return this.passes[worker * RACE_POINT_COUNT + point]!;
   }
 }
 
@@ -303,6 +317,7 @@ export class WorkerHook implements RaceHook {
   readonly worker: number;
   private readonly rng: Rng;
   private readonly base: number;
+  private readonly countBase: number;
   private readonly passBase: number;
   private readonly napWord = new Int32Array(new SharedArrayBuffer(4));
   /** Set by the controlled scheduler (scheduler.ts) when it drives this worker. */
@@ -316,6 +331,7 @@ export class WorkerHook implements RaceHook {
     this.worker = worker;
     this.rng = rng;
     this.base = worker * WORKER_WORDS;
+    this.countBase = worker * COUNT_DOUBLES;
     this.passBase = worker * RACE_POINT_COUNT;
   }
 
@@ -324,16 +340,17 @@ export class WorkerHook implements RaceHook {
     const policy = Atomics.load(ctl, Ctl.policy);
     if (policy === Policy.none) return;
     const ww = this.rc.workerWords;
+    const counts = this.rc.counts;
     Atomics.store(ww, this.base + Wk.lastPoint, point);
     Atomics.store(ww, this.base + Wk.lastBucket, bucket);
-    Atomics.store(ww, this.base + Wk.lastOp, opId);
-    Atomics.store(ww, this.base + Wk.passes, Atomics.load(ww, this.base + Wk.passes) + 1);
+    counts[this.countBase + Cnt.lastOp] = opId;
+    counts[this.countBase + Cnt.passes]!++;
     const r = (this.ringNext++ % HISTORY) * 3;
     this.ring[r] = point;
     this.ring[r + 1] = bucket;
     this.ring[r + 2] = opId;
-    const passes = Atomics.load(this.rc.passes, this.passBase + point) + 1;
-    Atomics.store(this.rc.passes, this.passBase + point, passes);
+    const passes = this.rc.passes[this.passBase + point]! + 1;
+    this.rc.passes[this.passBase + point] = passes;
     if (Atomics.load(ctl, Ctl.trace) !== 0 && point !== RacePoint.allocStart) this.record(point, bucket, opId);
     if (policy === Policy.delay) {
       if ((Atomics.load(ctl, Ctl.delayMask) & (1 << point)) !== 0
@@ -361,17 +378,19 @@ export class WorkerHook implements RaceHook {
   /** Workload bookkeeping for reports: what the worker is doing, how many ops it has done. */
   setPhase(phase: number, ops: number): void {
     Atomics.store(this.rc.workerWords, this.base + Wk.phase, phase);
-    Atomics.store(this.rc.workerWords, this.base + Wk.ops, ops);
+    this.rc.counts[this.countBase + Cnt.ops] = ops;
   }
 
   private record(point: number, bucket: number, opId: number): void {
+    // Once full, stop counting: the count stays near the capacity and can never wrap negative.
+    if (Atomics.load(this.rc.ctl, Ctl.traceCount) >= this.rc.config.traceCapacity) return;
     const i = Atomics.add(this.rc.ctl, Ctl.traceCount, 1);
     if (i >= this.rc.config.traceCapacity) return;
     const at = i * TRACE_WORDS;
     Atomics.store(this.rc.trace, at, this.worker);
     Atomics.store(this.rc.trace, at + 1, point);
     Atomics.store(this.rc.trace, at + 2, bucket);
-    Atomics.store(this.rc.trace, at + 3, opId);
+    this.rc.traceF64[(at >>> 1) + 2] = opId;
   }
 
   private delay(): void {
