@@ -10,6 +10,7 @@ import { validateRequest, type AllocRequest } from './request.js';
 import { scanEarly, scanFreelist } from './alloc-scan.js';
 import { OpenBucket } from './handles.js';
 import { SLOT_WORDS, Slot } from './open-buckets.js';
+import { OracleBit } from './oracle.js';
 
 /** fs.allocBucket: see Filesystem.allocBucket. */
 export function allocBucket(core: FsCore, request: AllocRequest | undefined): OpenBucket | null {
@@ -40,5 +41,7 @@ export function allocBucket(core: FsCore, request: AllocRequest | undefined): Op
     if (!core.reserveHit) ctr[base + C.allocFailures]!++;
     return null;
   }
-  return new OpenBucket(core, p.slot, core.open.slots[p.slot * SLOT_WORDS + Slot.bucket]!, p.gen, r.dataType, r.writer, p.opId);
+  const s = p.slot * SLOT_WORDS;
+  return new OpenBucket(core, p.slot, core.open.slots[s + Slot.bucket]!, p.gen, r.dataType, r.writer, p.opId,
+    (core.open.slots[s + Slot.oracle]! & OracleBit.duplicate) !== 0);
 }

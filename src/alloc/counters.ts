@@ -40,6 +40,10 @@ export const ALLOC_COUNTERS = [
   'dupShared',
   /** Duplicates put without a harmful write. */
   'dupLatent',
+  /** Duplicates whose writes lost data: overwrote live data, stale gen, or into a bucket awaiting discard. */
+  'dupLosesData',
+  /** Duplicates whose writes only corrupted metadata (mixed types, two allocations in one bucket). */
+  'dupMetadataOnly',
 ] as const;
 export type AllocCounter = (typeof ALLOC_COUNTERS)[number];
 

@@ -28,6 +28,11 @@ export class OpenBucket {
     readonly dataType: WriteType,
     readonly writer: number,
     readonly opId: number,
+    /**
+     * The allocation oracle's verdict on this allocation: the bucket was not, in truth, free at
+     * the gen it was opened with — a duplicate allocation. Always false when the oracle is off.
+     */
+    readonly duplicate: boolean,
   ) {
     this.core = core;
     this.fs = core.identity;

@@ -11,6 +11,10 @@
  *   awaitingDiscard  a write landed in a bucket emptied and waiting for discard, which would wipe it
  *   mixedTypes       a write of one data type into a bucket holding dirty data of another
  *   shared           a write beside another allocation's live data at the same gen (no sector shared)
+ *
+ * and by class, each duplicate once: it *lost data* (overwrote, staleGen or awaitingDiscard), it
+ * only corrupted metadata (mixedTypes or shared: the data is there, the accounting is wrong), or it
+ * was *latent*.
  */
 import { C } from './counters.js';
 import { addCounterTarget, type IntentView } from './intents.js';
@@ -41,4 +45,9 @@ export function tallyConsequences(v: IntentView, oracle: number, ctr: Float64Arr
     addCounterTarget(v, counter, ctr[base + counter]! + 1);
   }
   if (!harmed) addCounterTarget(v, C.dupLatent, ctr[base + C.dupLatent]! + 1);
+  else if ((oracle & LOSES_DATA) !== 0) addCounterTarget(v, C.dupLosesData, ctr[base + C.dupLosesData]! + 1);
+  else addCounterTarget(v, C.dupMetadataOnly, ctr[base + C.dupMetadataOnly]! + 1);
 }
+
+/** The consequences after which the data a duplicate wrote (or overwrote) is gone. */
+const LOSES_DATA = OracleBit.overwrote | OracleBit.staleGen | OracleBit.awaitingDiscard;

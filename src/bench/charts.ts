@@ -79,7 +79,7 @@ export function raceSpec(r: RaceResult): TopLevelSpec {
   }));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Race rate vs delay after the candidate read', subtitle: 'racy allocations per million; spin delay at candidateRead; bars: 95% interval (Wilson; rule of three at zero)' },
+    title: { text: 'Race rate vs delay after the candidate read', subtitle: 'duplicate allocations (the oracle) per million; spin delay at candidateRead; bars: 95% interval (Wilson; rule of three at zero)' },
     data: { values },
     facet: { column: { field: 'config', type: 'nominal', title: 'configuration' } },
     spec: {
@@ -90,7 +90,7 @@ export function raceSpec(r: RaceResult): TopLevelSpec {
           mark: { type: 'line', point: true },
           encoding: {
             x: { field: 'delayUs', type: 'quantitative', scale: { type: 'symlog', constant: 1 }, axis: { values: r.delaysNs.map((d) => d / 1000), labelExpr: DELAY_LABEL }, title: 'delay (log scale)' },
-            y: { field: 'perMillion', type: 'quantitative', scale: { type: 'symlog', constant: 1 }, axis: { values: [0, 10, 100, 1e3, 1e4, 1e5, 1e6], labelExpr: "datum.value === 0 ? '0' : format(datum.value, '~s')" }, title: 'racy allocations per million' },
+            y: { field: 'perMillion', type: 'quantitative', scale: { type: 'symlog', constant: 1 }, axis: { values: [0, 10, 100, 1e3, 1e4, 1e5, 1e6], labelExpr: "datum.value === 0 ? '0' : format(datum.value, '~s')" }, title: 'duplicate allocations per million' },
             color: { field: 'workers', type: 'nominal', title: 'workers', sort: workerOrder, scale: { scheme: 'category10' } },
           },
         },

@@ -62,6 +62,8 @@ export interface RoundOutcome {
   cycles: number;
   allocations: number;
   racy: number;
+  /** Duplicate allocations, as the allocation oracle counted them (fs.stats()). */
+  duplicates: number;
   allocFailures: number;
   staleFrees: number;
   perWorker: BenchRunResult[];
@@ -104,6 +106,7 @@ export async function runRound(bp: BenchPool, s: RoundSpec): Promise<RoundOutcom
     cycles: sum('cycles'),
     allocations: sum('allocations'),
     racy: sum('racy'),
+    duplicates: stats.counters.duplicateAllocations,
     allocFailures: sum('allocFailures'),
     staleFrees: sum('staleFrees'),
     perWorker: results,

@@ -4,11 +4,11 @@
  * candidateRead race point, on every pass) and as workers are added — the shape of the window — and
  * the same settings for every fix, where the rate must stay zero.
  *
- * "Duplicates" here are racy allocations: allocations whose index-update commit hit an AllocError
- * (duplicate backpointer, data-type or gen mismatch), counted by the workers exactly as the torture
- * runner's racyAllocations are. The commit errors by kind (fs.stats().errors) are reported beside
- * them; one racy allocation can log more than one. A zero count is reported with its
- * rule-of-three 95% upper bound, 3 / allocations: what the run can and cannot rule out.
+ * "Duplicates" are duplicate allocations as the allocation oracle counts them: every publish of a
+ * bucket that was not, in truth, free at the gen published, once each (fs.stats()). Beside them are
+ * the racy allocations — those whose own commit hit an AllocError, what the writers saw — and the
+ * commit errors by kind. A zero count is reported with its rule-of-three 95% upper bound,
+ * 3 / allocations: what the run can and cannot rule out.
  *
  * Delays are spins, not sleeps: a spin holds its core for exactly the delay, as a preempted task
  * would keep its window open, while an Atomics.wait sleep cannot be shorter than the scheduler's
@@ -50,9 +50,12 @@ export interface RacePoint {
   workers: number;
   delayNs: number;
   allocations: number;
+  /** Duplicate allocations (the oracle). */
+  duplicates: number;
+  /** Allocations whose commit hit an AllocError. */
   racy: number;
   errors: { duplicate_backpointer: number; data_type_mismatch: number; gen_mismatch: number; total: number };
-  /** Racy allocations per allocation, with its 95% interval (Wilson, or rule of three at zero). */
+  /** Duplicate allocations per allocation, with its 95% interval (Wilson, or rule of three at zero). */
   rate: Rate;
   /** Runs whose fsck found violations, of `runs`. */
   fsckFailures: number;
@@ -97,11 +100,12 @@ export async function runRaceSweep(bp: BenchPool, o: RaceOptions): Promise<RaceR
             });
             const k = key(config, w, d);
             const a: Acc = acc.get(k) ?? {
-              config, label: configLabel(config), workers: w, delayNs: d, allocations: 0, racy: 0,
+              config, label: configLabel(config), workers: w, delayNs: d, allocations: 0, duplicates: 0, racy: 0,
               errors: { duplicate_backpointer: 0, data_type_mismatch: 0, gen_mismatch: 0, total: 0 }, fsckFailures: 0, runs: 0,
             };
             a.allocations += out.allocations;
             a.racy += out.racy;
+            a.duplicates += out.duplicates;
             a.errors.duplicate_backpointer += out.errors.duplicate_backpointer;
             a.errors.data_type_mismatch += out.errors.data_type_mismatch;
             a.errors.gen_mismatch += out.errors.gen_mismatch;
@@ -122,7 +126,7 @@ export async function runRaceSweep(bp: BenchPool, o: RaceOptions): Promise<RaceR
     for (const w of o.workers) {
       for (const d of o.delaysNs) {
         const a = acc.get(key(config, w, d))!;
-        points.push({ ...a, rate: raceRate(a.racy, a.allocations) });
+        points.push({ ...a, rate: raceRate(a.duplicates, a.allocations) });
       }
     }
   }

@@ -134,7 +134,7 @@ function scalingSection(s: ScalingResult, chart: string | null): string {
 
 function raceSection(r: RaceResult, chart: string | null): string {
   const rows = r.points.map((p) => [
-    p.label, String(p.workers), delayLabel(p.delayNs), count(p.allocations), String(p.racy), formatRate(p.rate),
+    p.label, String(p.workers), delayLabel(p.delayNs), count(p.allocations), String(p.duplicates), formatRate(p.rate), String(p.racy),
     `${p.errors.duplicate_backpointer} / ${p.errors.data_type_mismatch} / ${p.errors.gen_mismatch}`,
     p.fsckFailures === 0 ? 'clean' : `${p.fsckFailures} of ${p.runs} runs failed`,
   ]);
@@ -142,22 +142,23 @@ function raceSection(r: RaceResult, chart: string | null): string {
   const pooled = labels.map((label) => {
     const ps = r.points.filter((p) => p.label === label);
     const n = ps.reduce((a, p) => a + p.allocations, 0);
-    const k = ps.reduce((a, p) => a + p.racy, 0);
+    const k = ps.reduce((a, p) => a + p.duplicates, 0);
     return [label, count(n), String(k), formatRate(raceRate(k, n))];
   });
   return [
     '## Race rate: the shape of the window', '',
-    `"Racy" = allocations whose index-update commit hit an AllocError (the torture runner's racyAllocations); the error log's `
-    + 'counts by kind (fs.stats().errors: duplicate backpointer / data-type mismatch / gen mismatch) are beside it — one racy '
-    + 'allocation can log more than one. With discard off a freed bucket goes straight back to free with gen + 1, so a stale '
+    '"Duplicates" = duplicate allocations as the allocation oracle counts them: every publish of a bucket that was not, in '
+    + 'truth, free at the gen published, once each; the rate is theirs. "Racy" = allocations whose own commit hit an AllocError '
+    + '(what the writers saw); the error log\'s counts by kind (duplicate backpointer / data-type mismatch / gen mismatch) are '
+    + 'beside them — one racy allocation can log more than one. With discard off a freed bucket goes straight back to free with gen + 1, so a stale '
     + `second opener usually shows up as a gen mismatch rather than a duplicate backpointer. Delay: a spin of the given length at `
     + `the candidateRead race point with probability ${r.probability} per pass, not scaled by workers. ${r.rounds} round(s) of `
     + `${r.durationMs} ms per setting, pooled; every run's filesystem fsck'd afterwards (clean even after racy runs: each cycle `
     + 'frees what it wrote, so a race is caught at its commit and undone by the frees; the torture runner, which keeps data live, '
     + 'is where fsck sees it). Zero counts carry the rule-of-three 95% upper bound.', '',
-    mdTable(['configuration', 'workers', 'delay', 'allocations', 'racy', 'rate', 'errors dup / type / gen', 'fsck'], rows), '',
+    mdTable(['configuration', 'workers', 'delay', 'allocations', 'duplicates', 'rate', 'racy', 'errors dup / type / gen', 'fsck'], rows), '',
     '### Pooled over every delay and worker count', '',
-    mdTable(['configuration', 'allocations', 'racy', 'rate'], pooled), '',
+    mdTable(['configuration', 'allocations', 'duplicates', 'rate'], pooled), '',
     ...(chart ? [`![race rate vs delay](${chart})`, ''] : []),
   ].join('\n');
 }

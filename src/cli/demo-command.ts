@@ -25,15 +25,16 @@ interface DemoFlags {
 export function demoTable(d: DemoResult): string {
   const t = new Table({
     style: { head: [], border: [] },
-    head: ['configuration', 'allocations', 'racy', 'dup / mismatch / gen', 'race rate (95%)', 'allocs/s (median, range)', 'vs early/none', 'ok'],
+    head: ['configuration', 'allocations', 'duplicate\nallocations', 'rate (95%)', 'lost data /\nmetadata /\nlatent', 'commit errors\n/ fsck', 'allocs/s (median, range)', 'vs early/none', 'ok'],
   });
   for (const r of d.rows) {
     t.push([
       `${r.name}\n${r.what}`,
       fmt(r.allocations),
-      r.racyAllocations > 0 ? `${fmt(r.racyAllocations)} !!!` : '0',
-      `${fmt(r.errors.duplicate_backpointer)} / ${fmt(r.errors.data_type_mismatch)} / ${fmt(r.errors.gen_mismatch)}`,
+      r.duplicates > 0 ? `${fmt(r.duplicates)} !!!` : '0',
       formatRate(r.rate).replace(' (95% CI ', '\n(').replace(' (95%, rule of three)', '\n(rule of three)'),
+      `${fmt(r.lostData)} / ${fmt(r.metadataOnly)} / ${fmt(r.latent)}`,
+      `${fmt(r.commitErrors)} / ${fmt(r.fsckViolations)}`,
       `${fmt(r.throughput.median)}\n(${fmt(r.throughput.min)}–${fmt(r.throughput.max)})`,
       `${pct(r.relative.median)}\n(${pct(r.relative.min)}–${pct(r.relative.max)})`,
       r.asExpected ? 'yes' : 'NO',

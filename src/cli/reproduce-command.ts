@@ -44,7 +44,7 @@ export function outcome(r: ReproduceResult): string {
   const [t1, t2] = r.tasks;
   if (r.corrupted) {
     const kinds = [...new Set(r.errors.map((e) => e.kind))].join(' + ') || 'fsck violations';
-    return `RACE REPRODUCED: Task 1 opened bucket ${t1.bucket} after Task 2 had filled and released it → ${kinds}`;
+    return `RACE REPRODUCED: Task 1 opened bucket ${t1.bucket} after Task 2 had filled and released it (a duplicate allocation) → ${kinds}`;
   }
   const refusal = r.trace.find((e) => e.worker === 0 && (e.point === 'revalidate-failed' || e.point === 'locked-reread-refused' || e.point === 'found-open'));
   const why = refusal === undefined ? 'no refusal recorded'
@@ -67,6 +67,7 @@ function printOne(r: ReproduceResult): void {
     console.log(`${name}: opened bucket ${t.bucket} (gen ${t.gen}, op ${t.opId}), wrote at offset ${t.offset}${t.error ? ` → ${t.errorKinds.join(' + ')}` : ''}`);
   }
   for (const e of r.errors) console.log(`error log: ${e.kind} in bucket ${e.bucket}: writer ${e.writer} (op ${e.opId}) vs writer ${e.otherWriter} (op ${e.otherOpId})`);
+  console.log(`allocation oracle: ${r.duplicateAllocations} duplicate allocation(s)`);
   console.log(`fsck: ${r.fsck.ok ? 'clean' : r.fsck.errors.map((e) => `${e.kind} (bucket ${e.bucket})`).join(', ')}`);
   console.log(outcome(r));
 }

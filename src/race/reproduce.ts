@@ -37,7 +37,9 @@ export interface ReproduceResult {
   sameBucket: boolean;
   duplicate: boolean;
   mismatch: boolean;
-  /** Any corruption: an error logged by a commit, or fsck not clean. */
+  /** Duplicate allocations the oracle counted (Task 1's second opening of K is one). */
+  duplicateAllocations: number;
+  /** Any corruption: a duplicate allocation, an error logged by a commit, or fsck not clean. */
   corrupted: boolean;
   tasks: [TaskOutcome, TaskOutcome];
   errors: ErrorEntry[];
@@ -93,6 +95,7 @@ export async function reproduceReportedRace(options: ReproduceOptions = {}): Pro
   }
   const errors = fs.errors();
   const report = fs.fsck();
+  const duplicateAllocations = fs.stats().counters.duplicateAllocations;
   const trace = rc.traceEntries();
   const t = tasks as [TaskOutcome, TaskOutcome];
   return {
@@ -100,7 +103,8 @@ export async function reproduceReportedRace(options: ReproduceOptions = {}): Pro
     sameBucket: t[0].bucket === t[1].bucket,
     duplicate: errors.some((e) => e.kind === 'duplicate_backpointer'),
     mismatch: errors.some((e) => e.kind === 'data_type_mismatch'),
-    corrupted: errors.length > 0 || !report.ok,
+    duplicateAllocations,
+    corrupted: duplicateAllocations > 0 || errors.length > 0 || !report.ok,
     tasks: t,
     errors,
     fsck: report,

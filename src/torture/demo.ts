@@ -1,9 +1,11 @@
 /**
  * The race demonstration: the six configurations that tell the 2023 story, run side by side in
  * interleaved rounds (A B C … A B C …) so that a slow patch of the machine hits all of them alike.
- * For each: allocations, commit errors, the race rate with its 95% interval, throughput, and
- * throughput relative to early/none measured in the same round — then a paragraph that reads the
- * table, written from the numbers (it says so when something unexpected happened).
+ * For each: allocations, duplicate allocations (the allocation oracle: every one, once) with their
+ * rate and 95% interval and what they cost (lost data, metadata only, latent), commit errors and
+ * fsck, throughput, and throughput relative to early/none measured in the same round — then a
+ * paragraph that reads the table, written from the numbers (it says so when something unexpected
+ * happened).
  */
 import { availableParallelism, cpus } from 'node:os';
 import { median, min, max } from 'simple-statistics';
@@ -46,9 +48,17 @@ export interface DemoRow {
   what: string;
   safe: boolean;
   allocations: number;
+  /** Duplicate allocations (the oracle), and by what they cost. */
+  duplicates: number;
+  lostData: number;
+  metadataOnly: number;
+  latent: number;
+  /** Allocations whose writer saw a commit error. */
   racyAllocations: number;
-  errors: { duplicate_backpointer: number; data_type_mismatch: number; gen_mismatch: number; total: number };
+  /** Commit errors, all kinds. */
+  commitErrors: number;
   fsckViolations: number;
+  /** Duplicate allocations per allocation, 95% interval. */
   rate: Rate;
   /** Allocations per second: median over rounds, with min and max. */
   throughput: { median: number; min: number; max: number };
@@ -99,21 +109,26 @@ export async function runDemo(options: DemoOptions = {}, onRun?: (done: number, 
   const rows = DEMO_CONFIGS.map((c, i): DemoRow => {
     const rs = runs[i]!;
     const allocations = rs.reduce((a, x) => a + x.allocations, 0);
-    const racy = rs.reduce((a, x) => a + x.racyAllocations, 0);
-    const sum = (k: 'duplicate_backpointer' | 'data_type_mismatch' | 'gen_mismatch' | 'total'): number => rs.reduce((a, x) => a + x.errors[k], 0);
+    const sum = (f: (x: TortureResult) => number): number => rs.reduce((a, x) => a + f(x), 0);
     const tput = rs.map((x) => x.allocsPerSec);
     const rel = rs.map((x, k) => x.allocsPerSec / base[k]!.allocsPerSec);
-    const fsckViolations = rs.reduce((a, x) => a + x.fsck.errorCount, 0);
-    const corrupted = sum('total') > 0 || fsckViolations > 0;
+    const duplicates = sum((x) => x.duplicates.count);
+    const commitErrors = sum((x) => x.errors.total);
+    const fsckViolations = sum((x) => x.fsck.errorCount);
+    const corrupted = duplicates > 0 || commitErrors > 0 || fsckViolations > 0;
     return {
       name: c.name,
       what: c.what,
       safe: c.safe,
       allocations,
-      racyAllocations: racy,
-      errors: { duplicate_backpointer: sum('duplicate_backpointer'), data_type_mismatch: sum('data_type_mismatch'), gen_mismatch: sum('gen_mismatch'), total: sum('total') },
+      duplicates,
+      lostData: sum((x) => x.duplicates.lostData),
+      metadataOnly: sum((x) => x.duplicates.metadataOnly),
+      latent: sum((x) => x.duplicates.latent),
+      racyAllocations: sum((x) => x.racyAllocations),
+      commitErrors,
       fsckViolations,
-      rate: raceRate(racy, allocations),
+      rate: raceRate(duplicates, allocations),
       throughput: { median: median(tput), min: min(tput), max: max(tput) },
       relative: { median: median(rel), min: min(rel), max: max(rel) },
       asExpected: c.safe ? !corrupted : corrupted,
@@ -143,29 +158,34 @@ export function readDemo(rows: readonly DemoRow[], workers: number): string {
   const key = by('early/keylock');
   const fl = by('freelist/locked');
   const flu = by('freelist/unlocked');
+  const clean = (r: DemoRow): boolean => r.duplicates === 0 && r.commitErrors === 0 && r.fsckViolations === 0;
   const parts: string[] = [];
-  parts.push(none.racyAllocations > 0
-    ? `Unfixed, the early allocator handed out an already-used bucket in ${fmt(none.racyAllocations)} of ${fmt(none.allocations)} allocations with ${workers} workers (${formatRate(none.rate)}): the 2023 race, live.`
-    : `Unfixed, the early allocator did not race in ${fmt(none.allocations)} allocations this time (${formatRate(none.rate)}) — run longer or with a larger --delay to see it.`);
-  if (cursor.racyAllocations > 0) {
+  if (none.duplicates > 0) {
+    const judged = none.lostData + none.metadataOnly + none.latent;
+    parts.push(`Unfixed, the early allocator handed out a bucket that was not free in ${fmt(none.duplicates)} of ${fmt(none.allocations)} allocations with ${workers} workers (${formatRate(none.rate)}): the 2023 race, live.`
+      + ` Of those duplicates, ${fmt(none.lostData)} lost data (a write over live data, with a stale gen, or into a bucket awaiting discard), ${fmt(none.metadataOnly)} only corrupted metadata (mixed data types, or two allocations in one bucket) and ${fmt(none.latent)} were latent — handed out twice, but put before their holder wrote anything harmful${judged < none.duplicates ? `; ${fmt(none.duplicates - judged)} were still open when the run ended` : ''}.`
+      + ` The writers themselves saw an error in ${fmt(none.racyAllocations)} allocations; the rest of the damage is visible only to the oracle and fsck.`);
+  } else {
+    parts.push(`Unfixed, the early allocator made no duplicate allocation in ${fmt(none.allocations)} allocations this time (${formatRate(none.rate)}) — run longer or with a larger --delay to see it.`);
+  }
+  if (cursor.duplicates > 0) {
     const lower = cursor.rate.high < none.rate.low;
     const higher = cursor.rate.low > none.rate.high;
-    const by = pct(Math.abs(1 - cursor.rate.rate / none.rate.rate));
-    parts.push(`The cursor fix alone does not close the race (${formatRate(cursor.rate)})${lower ? `, though it narrows it by ${by}` : higher ? `; in this model it even raises the rate by ${by}, as every task now starts at the same shared cursor and meets the same first free bucket` : '; the difference from the unfixed rate is within the noise'}.`);
+    const by2 = pct(Math.abs(1 - cursor.rate.rate / none.rate.rate));
+    parts.push(`The cursor fix alone does not close the race (${formatRate(cursor.rate)})${lower ? `, though it narrows it by ${by2}` : higher ? `; here it raises the rate by ${by2}, as every task now starts at the same shared cursor and meets the same first free bucket` : '; the difference from the unfixed rate is within the noise'}.`);
   } else {
-    parts.push(`With the cursor fix alone no race was seen (${formatRate(cursor.rate)}) — it narrows the window but cannot close it; a longer run finds it.`);
+    parts.push(`With the cursor fix alone no duplicate was seen (${formatRate(cursor.rate)}) — it narrows the window but cannot close it; a longer run finds it.`);
   }
-  const held = [seq, key].filter((r) => r.errors.total === 0 && r.fsckViolations === 0);
+  const held = [seq, key].filter(clean);
   const costs = [seq, key].map((r) => `${r.name} ${pct(r.relative.median)} of early/none's throughput (range ${pct(r.relative.min)}–${pct(r.relative.max)})`);
   parts.push(held.length === 2
-    ? `Both fixes held: seqlock revalidation and the key lock saw no corruption in ${fmt(seq.allocations)} and ${fmt(key.allocations)} allocations (rate ${formatRate(seq.rate)} and ${formatRate(key.rate)}), running at ${costs.join(' and ')} — a ratio against a baseline whose workload corruption distorts; the single-worker price is in the benchmarks.`
-    : `!!! A fix failed: ${[seq, key].filter((r) => !held.includes(r)).map((r) => `${r.name} had ${r.errors.total} commit errors and ${r.fsckViolations} fsck violations`).join('; ')}.`);
-  const flClean = fl.errors.total === 0 && fl.fsckViolations === 0;
-  parts.push(flClean && flu.racyAllocations > 0
+    ? `Both fixes held: seqlock revalidation and the key lock made no duplicate allocation in ${fmt(seq.allocations)} and ${fmt(key.allocations)} allocations (rate ${formatRate(seq.rate)} and ${formatRate(key.rate)}), running at ${costs.join(' and ')} — a ratio against a baseline whose workload corruption distorts; the single-worker price is in the benchmarks.`
+    : `!!! A fix failed: ${[seq, key].filter((r) => !held.includes(r)).map((r) => `${r.name} had ${r.duplicates} duplicate allocations, ${r.commitErrors} commit errors and ${r.fsckViolations} fsck violations`).join('; ')}.`);
+  parts.push(clean(fl) && flu.duplicates > 0
     ? `The freelist allocator with its locked lookup stayed clean (${formatRate(fl.rate)}), and with the lookup made unlocked it raced just like the early allocator (${formatRate(flu.rate)}): the locked lookup — the same shape as the key-lock fix — is why the report could not reproduce the bug on the freelist path.`
-    : flClean
+    : clean(fl)
       ? `The freelist allocator stayed clean with its locked lookup (${formatRate(fl.rate)}); made unlocked it did not race this time (${formatRate(flu.rate)}), so this run does not show why — run longer.`
-      : `!!! The freelist allocator with its locked lookup was corrupted (${fl.errors.total} commit errors): that contradicts the model's explanation.`);
+      : `!!! The freelist allocator with its locked lookup was corrupted (${fl.duplicates} duplicate allocations, ${fl.commitErrors} commit errors): that contradicts the model's explanation.`);
   return parts.join(' ');
 }
 
@@ -176,9 +196,9 @@ export function demoMarkdown(d: DemoResult): string {
     `${d.params.workers} workers, ${d.params.rounds} interleaved round(s) × ${d.params.seconds} s per configuration, ${d.params.buckets} buckets, delay ${d.params.delay ? `${d.params.delay.kind} ${d.params.delay.ns / 1000} µs p=${d.params.delay.probability}` : 'none'}, seed ${d.params.seed}.`,
     `Machine: ${d.machine.cpu}, ${d.machine.cores} cores, Node ${d.machine.node}, ${d.machine.date}.`,
     '',
-    '| configuration | what | allocations | racy | dup bp | type mismatch | gen mismatch | race rate (per million, 95%) | allocs/s (median, range) | vs early/none | as expected |',
-    '|---|---|---:|---:|---:|---:|---:|---|---|---|---|',
-    ...d.rows.map((r) => `| ${r.name} | ${r.what} | ${fmt(r.allocations)} | ${fmt(r.racyAllocations)} | ${fmt(r.errors.duplicate_backpointer)} | ${fmt(r.errors.data_type_mismatch)} | ${fmt(r.errors.gen_mismatch)} | ${formatRate(r.rate)} | ${fmt(r.throughput.median)} (${fmt(r.throughput.min)}–${fmt(r.throughput.max)}) | ${pct(r.relative.median)} (${pct(r.relative.min)}–${pct(r.relative.max)}) | ${r.asExpected ? 'yes' : '**no**'} |`),
+    '| configuration | what | allocations | duplicate allocations | rate (per million, 95%) | lost data / metadata / latent | writer saw an error | commit errors | fsck | allocs/s (median, range) | vs early/none | as expected |',
+    '|---|---|---:|---:|---|---|---:|---:|---:|---|---|---|',
+    ...d.rows.map((r) => `| ${r.name} | ${r.what} | ${fmt(r.allocations)} | ${fmt(r.duplicates)} | ${formatRate(r.rate)} | ${fmt(r.lostData)} / ${fmt(r.metadataOnly)} / ${fmt(r.latent)} | ${fmt(r.racyAllocations)} | ${fmt(r.commitErrors)} | ${fmt(r.fsckViolations)} | ${fmt(r.throughput.median)} (${fmt(r.throughput.min)}–${fmt(r.throughput.max)}) | ${pct(r.relative.median)} (${pct(r.relative.min)}–${pct(r.relative.max)}) | ${r.asExpected ? 'yes' : '**no**'} |`),
     '',
     d.reading,
     '',

@@ -32,7 +32,7 @@ export function statLine(s: StatSnapshot): string {
     `[${s.elapsedS.toFixed(1).padStart(6)}s]`,
     `allocs ${fmt(s.allocations)} (${fmt(s.allocsPerSec)}/s)`,
     `per-worker min ${fmt(s.minWorker)} max ${fmt(s.maxWorker)}${s.unfair ? ' UNFAIR' : ''}`,
-    `| dup ${bang(s.duplicates)} mismatch ${bang(s.mismatches)} gen ${bang(s.genMismatches)}`,
+    `| duplicate allocations ${bang(s.duplicateAllocations)} commit errors ${bang(s.commitErrors)}`,
     `| reval ${fmt(s.revalidationRetries)} keylock ${fmt(s.keylockRefusals)}`,
     `| skipped open ${fmt(s.skippedOpen)} not-free ${fmt(s.skippedNotFree)} need-discard ${fmt(s.skippedNeedDiscard)}`,
   ].join(' ');
@@ -65,8 +65,15 @@ export function summary(r: TortureResult): string[] {
   const out: string[] = [];
   const e = r.errors;
   out.push(`allocations ${fmt(r.allocations)} in ${(r.elapsedMs / 1000).toFixed(2)} s (${fmt(r.allocsPerSec)}/s), writes ${fmt(r.writes)}, frees ${fmt(r.frees)}, per worker ${r.perWorker.map(fmt).join(' / ')}`);
-  out.push(`commit errors: duplicate_backpointer ${fmt(e.duplicate_backpointer)}, data_type_mismatch ${fmt(e.data_type_mismatch)}, gen_mismatch ${fmt(e.gen_mismatch)}${e.total > 0 ? ' !!!' : ''}`);
-  out.push(`racy allocations ${fmt(r.racyAllocations)}: race rate ${formatRate(r.raceRate)}`);
+  const d = r.duplicates;
+  out.push(`duplicate allocations (the oracle) ${fmt(d.count)}${d.count > 0 ? ' !!!' : ''}: race rate ${formatRate(r.raceRate)}`);
+  if (d.count > 0) {
+    const b = d.byConsequence;
+    out.push(`  lost data ${fmt(d.lostData)}, corrupted metadata only ${fmt(d.metadataOnly)}, latent ${fmt(d.latent)}`
+      + ` (overwrote live data ${fmt(b.overwrote)}, stale gen ${fmt(b.staleGen)}, into a bucket awaiting discard ${fmt(b.awaitingDiscard)}, mixed types ${fmt(b.mixedTypes)}, beside another allocation ${fmt(b.shared)})`);
+  }
+  const kinds = Object.entries(e).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+  out.push(`commit errors ${fmt(e.total)}${e.total > 0 ? ' !!!' : ''}: ${kinds}; allocations whose writer saw one ${fmt(r.racyAllocations)}`);
   const c = r.stats.counters;
   out.push(`scan: ${fmt(c.bucketsSeen)} buckets seen, skipped open ${fmt(c.skippedOpen)}, not free ${fmt(c.skippedNotFree)}, need_discard ${fmt(c.skippedNeedDiscard)}; seqlock retries ${fmt(c.revalidationRetries)}, locked re-read refusals ${fmt(c.keylockRefusals)}`);
   if (r.schedule.kind !== 'free') {

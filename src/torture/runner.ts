@@ -15,6 +15,7 @@ import { WorkerPool, compiledWorkerUrl, WorkerFailure } from '../shared/worker-p
 import { randomSeed, streamRng } from '../shared/prng.js';
 import { checkBool, checkInt, checkKnownKeys, checkNumber, checkOneOf, ConfigError } from '../shared/validate.js';
 import { createFilesystem, type FilesystemStats } from '../alloc/filesystem.js';
+import type { ErrorKindName } from '../alloc/types.js';
 import { ALLOCATORS, FIXES, FREELIST_LOOKUPS, type AllocatorKind, type FixKind, type FreelistLookup } from '../alloc/types.js';
 import { RacePoint, racePointLabel } from '../alloc/race-points.js';
 import type { FsckError, FsckKind } from '../alloc/fsck.js';
@@ -74,6 +75,28 @@ export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | '
   steps: number;
 };
 
+export interface DuplicateReport {
+  count: number;
+  /** By class, each duplicate once (duplicates still open at the end are in none of them). */
+  lostData: number;
+  metadataOnly: number;
+  latent: number;
+  /** By what the duplicate's writes broke; one duplicate may break several things. */
+  byConsequence: { overwrote: number; staleGen: number; awaitingDiscard: number; mixedTypes: number; shared: number };
+}
+
+/** The oracle's counts, from a filesystem's stats. */
+export function duplicateReport(s: FilesystemStats): DuplicateReport {
+  const c = s.counters;
+  return {
+    count: c.duplicateAllocations,
+    lostData: c.dupLosesData,
+    metadataOnly: c.dupMetadataOnly,
+    latent: c.dupLatent,
+    byConsequence: { overwrote: c.dupOverwrote, staleGen: c.dupStaleGen, awaitingDiscard: c.dupAwaitingDiscard, mixedTypes: c.dupMixedTypes, shared: c.dupShared },
+  };
+}
+
 export interface StatSnapshot {
   elapsedS: number;
   allocations: number;
@@ -81,9 +104,10 @@ export interface StatSnapshot {
   minWorker: number;
   maxWorker: number;
   unfair: boolean;
-  duplicates: number;
-  mismatches: number;
-  genMismatches: number;
+  /** Duplicate allocations (the oracle). */
+  duplicateAllocations: number;
+  /** Commit errors (all kinds). */
+  commitErrors: number;
   revalidationRetries: number;
   keylockRefusals: number;
   skippedOpen: number;
@@ -114,8 +138,13 @@ export interface TortureResult {
   writes: number;
   frees: number;
   allocFailures: number;
-  errors: { duplicate_backpointer: number; data_type_mismatch: number; gen_mismatch: number; total: number };
+  /** Commit errors by kind, as logged online (the error log). */
+  errors: Record<ErrorKindName, number> & { total: number };
+  /** Allocations whose own commit reported an AllocError: the race as the writers saw it. */
   racyAllocations: number;
+  /** Duplicate allocations, as the allocation oracle counted them: every one, once. */
+  duplicates: DuplicateReport;
+  /** Duplicate allocations per allocation (the oracle's count), with its 95% interval. */
   raceRate: Rate;
   allocsPerSec: number;
   fsck: { ok: boolean; errorCount: number; byKind: Partial<Record<FsckKind, number>>; first: FsckError[]; inFlightExtents: number };
@@ -323,7 +352,8 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   const allocations = perWorker.reduce((a, b) => a + b, 0);
   const racyAllocations = results.reduce((a, r) => a + r.racyAllocations, 0);
   const errors = { ...stats.errors };
-  const corrupted = errors.total > 0 || !report.ok;
+  const duplicates = duplicateReport(stats);
+  const corrupted = duplicates.count > 0 || errors.total > 0 || !report.ok;
   // The error log is in the order errors happened: the first violation is the one logged first.
   const violations = results.flatMap((r) => (r.firstViolation === null ? [] : [r.firstViolation]));
   const firstLogged = fs.errors()[0];
@@ -346,10 +376,10 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     reason = `nondeterminism: the replay left the recorded schedule at step ${divergence.step} of ${divergence.recordedSteps}`;
   } else if (p.expect === 'race') {
     verdict = corrupted ? 'SUCCESS' : 'HARNESS_ERROR';
-    reason = corrupted ? 'expected corruption was found (positive control)' : `expected a race but found none in ${allocations} allocations: the harness cannot show the bug with these settings`;
+    reason = corrupted ? 'expected corruption was found (positive control)' : `expected a race but found none (no duplicate allocation, no commit error, fsck clean) in ${allocations} allocations: the harness cannot show the bug with these settings`;
   } else if (corrupted) {
     verdict = 'FAILURE';
-    reason = `${errors.total} commit error(s)${report.ok ? '' : `, fsck found ${report.errorCount} violation(s)`}`;
+    reason = `${duplicates.count} duplicate allocation(s), ${errors.total} commit error(s)${report.ok ? '' : `, fsck found ${report.errorCount} violation(s)`}`;
   } else {
     verdict = 'SUCCESS';
     reason = `no corruption in ${allocations} allocations; fsck clean`;
@@ -366,14 +396,10 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     writes: results.reduce((a, r) => a + r.writes, 0),
     frees: results.reduce((a, r) => a + r.frees, 0),
     allocFailures: results.reduce((a, r) => a + r.allocFailures, 0),
-    errors: {
-      duplicate_backpointer: errors.duplicate_backpointer,
-      data_type_mismatch: errors.data_type_mismatch,
-      gen_mismatch: errors.gen_mismatch,
-      total: errors.total,
-    },
+    errors,
     racyAllocations,
-    raceRate: raceRate(racyAllocations, allocations),
+    duplicates,
+    raceRate: raceRate(duplicates.count, allocations),
     allocsPerSec: elapsedMs > 0 ? allocations / (elapsedMs / 1000) : 0,
     fsck: { ok: report.ok, errorCount: report.errorCount, byKind: report.byKind, first: report.errors.slice(0, 10), inFlightExtents: report.counts.inFlightExtents },
     firstViolation,
@@ -402,9 +428,8 @@ function snapshot(s: FilesystemStats, perWorker: number[], elapsedS: number): St
     minWorker,
     maxWorker,
     unfair: maxWorker > 0 && minWorker < maxWorker / 2,
-    duplicates: s.errors.duplicate_backpointer,
-    mismatches: s.errors.data_type_mismatch,
-    genMismatches: s.errors.gen_mismatch,
+    duplicateAllocations: s.counters.duplicateAllocations,
+    commitErrors: s.errors.total,
     revalidationRetries: s.counters.revalidationRetries,
     keylockRefusals: s.counters.keylockRefusals,
     skippedOpen: s.counters.skippedOpen,
