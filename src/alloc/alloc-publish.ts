@@ -103,11 +103,16 @@ export function tryAllocBucket(core: FsCore, b: number, st: number, seq: number,
           }
         }
         p.gen = gen;
+        const stage = core.stageHook;
+        if (stage !== null) stage('publish', 'locked', b);
         slot = open.planPublish(v, b, p, core.config.bucketSectors, core.member, oracle);
         publishIntent(v, IntentKind.publish);
-        open.applyPublish(v);
+        if (stage !== null) stage('publish', 'published', b);
+        open.applyPublish(v, stage === null ? null : () => stage('publish', 'half-applied', b));
         applyCounterTargets(v, ctr);
+        if (stage !== null) stage('publish', 'applied', b);
         clearIntent(v);
+        if (stage !== null) stage('publish', 'cleared', b);
         ctr[base + C.allocs]!++;
       }
     } finally {

@@ -22,7 +22,7 @@ import { checkInt, ConfigError, readOptions } from '../shared/validate.js';
 import type { ThreadRegistry } from '../locks/thread-registry.js';
 import type { FilesystemConfig } from './config.js';
 import { FILESYSTEM_KIND } from './config.js';
-import { FsCore, type FaultPlan } from './fs-core.js';
+import { FsCore, type FaultPlan, type StageHook } from './fs-core.js';
 import { Dev, Dev64 } from './device.js';
 import { ALLOC_COUNTERS, type AllocCounter, usageBuckets, usageSectors } from './counters.js';
 import { SLOT_WORDS, Slot } from './open-buckets.js';
@@ -120,6 +120,16 @@ export class Filesystem {
       checkInt('plan.failLockAcquisition', p.failLockAcquisition, 1, 2 ** 31 - 1);
     }
     this.core.setFaultPlan(plan);
+  }
+
+  /**
+   * Test-only: `hook(kind, stage, target)` is called at each stage of every update this view makes
+   * (lock taken, intent published, half applied, applied, intent cleared — the lock held at each),
+   * so a test can stop a thread there and kill it. null switches it off.
+   */
+  setStageHook(hook: StageHook | null): void {
+    this.core.live('setStageHook');
+    this.core.stageHook = hook;
   }
 
   /**

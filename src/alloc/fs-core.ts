@@ -39,6 +39,16 @@ export interface FaultPlan {
   failLockAcquisition: number;
 }
 
+/**
+ * Where inside an update a test can stop a thread (to kill it there): the lock taken; the intent
+ * record published; half of the update applied; all of it applied; the intent cleared (the lock is
+ * still held at every one of them).
+ */
+export type UpdateStage = 'locked' | 'published' | 'half-applied' | 'applied' | 'cleared';
+
+/** A test's hook inside updates: `kind` is 'record', 'publish' or 'unpin'. */
+export type StageHook = (kind: 'record' | 'publish' | 'unpin', stage: UpdateStage, target: number) => void;
+
 /** Thrown by a detached Filesystem. */
 export class DetachedError extends Error {
   constructor(what: string) {
@@ -88,6 +98,8 @@ export class FsCore {
   readonly timeout: number;
 
   hook: RaceHook | null = null;
+  /** Test-only: called at each stage of every update this view makes (null: never). */
+  stageHook: StageHook | null = null;
   detached = false;
   /** Set by a scan step when the open-bucket reserve refused: the scan stops there. */
   reserveHit = false;

@@ -9,7 +9,7 @@ export {
 } from './filesystem.js';
 export { attachFilesystem, createFilesystem, type AttachOptions } from './lifecycle.js';
 export type { AllocRequest } from './request.js';
-export { DetachedError, type FaultPlan } from './fs-core.js';
+export { DetachedError, type FaultPlan, type StageHook, type UpdateStage } from './fs-core.js';
 export { WRITER_MAX } from './commit.js';
 export { AllocError, StaleHandleError, type ExtentInfo } from './errors.js';
 export { FSCK_KINDS, fsck, type FsckError, type FsckKind, type FsckOptions, type FsckReport } from './fsck.js';

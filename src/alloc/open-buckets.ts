@@ -151,7 +151,7 @@ export class OpenBuckets {
    * writer, and the lock's release orders them. The slot's fields go first and the chain link last,
    * so a lock-free walker that finds the slot in a chain finds it filled in.
    */
-  applyPublish(v: IntentView): void {
+  applyPublish(v: IntentView, midway: (() => void) | null = null): void {
     const w = v.i32;
     const at = v.at;
     const slot = w[at + I.slot]!;
@@ -170,6 +170,7 @@ export class OpenBuckets {
     sl[s + Slot.member] = w[at + I.member]!;
     sl[s + Slot.oracle] = w[at + I.oracle]!;
     sl[s + Slot.freeNext] = 0;
+    if (midway !== null) midway();
     Atomics.store(sl, s + Slot.hashNext, w[at + I.chainHead]!);
     Atomics.store(sl, s + Slot.valid, 1);
     Atomics.store(this.heads, w[at + I.chain]!, slot);
@@ -210,7 +211,7 @@ export class OpenBuckets {
   }
 
   /** Stores an unpin intent. The slot leaves its chain before it is marked invalid and reused. */
-  applyUnpin(v: IntentView): void {
+  applyUnpin(v: IntentView, midway: (() => void) | null = null): void {
     const w = v.i32;
     const at = v.at;
     const slot = w[at + I.slot]!;
@@ -219,6 +220,7 @@ export class OpenBuckets {
     if (w[at + I.last] !== 1) return;
     if (w[at + I.linkKind] === 0) Atomics.store(this.heads, w[at + I.linkIndex]!, w[at + I.linkValue]!);
     else Atomics.store(this.slots, w[at + I.linkIndex]! * SLOT_WORDS + Slot.hashNext, w[at + I.linkValue]!);
+    if (midway !== null) midway();
     Atomics.store(this.slots, s + Slot.valid, 0);
     this.slots[s + Slot.freeNext] = w[at + I.freeHeadBefore]!;
     this.dev[Dev.slotFreeHead] = slot;

@@ -37,13 +37,18 @@ export function putOpenBucket(core: FsCore, ob: OpenBucket): void {
  */
 export function unpinSlot(core: FsCore, slot: number, ctrBase: number): void {
   const v = core.intent;
+  const stage = core.stageHook;
+  if (stage !== null) stage('unpin', 'locked', slot);
   clearCounterTargets(v, ctrBase);
   const last = core.open.planUnpin(v, slot);
   const ctr = core.ctr;
   if (last) tallyConsequences(v, core.open.slots[slot * SLOT_WORDS + Slot.oracle]!, ctr, ctrBase);
   publishIntent(v, IntentKind.unpin);
-  core.open.applyUnpin(v);
+  if (stage !== null) stage('unpin', 'published', slot);
+  core.open.applyUnpin(v, stage === null ? null : () => stage('unpin', 'half-applied', slot));
   applyCounterTargets(v, ctr);
+  if (stage !== null) stage('unpin', 'applied', slot);
   clearIntent(v);
+  if (stage !== null) stage('unpin', 'cleared', slot);
   ctr[ctrBase + C.puts]!++;
 }

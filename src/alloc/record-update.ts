@@ -16,7 +16,7 @@
  * slot's sectorsFree and oracle words (only its opener writes them, always under this lock), and the
  * member's own counters.
  */
-import type { FsCore } from './fs-core.js';
+import type { FsCore, StageHook } from './fs-core.js';
 import { RECORD_F64, RECORD_WORDS, REC_CYCLE_OP_F64, Rec } from './bucket-table.js';
 import { EXTENT_F64, EXTENT_FREE, EXTENT_LIVE, EXTENT_WORDS, EXT_OP_F64, Ext } from './extents.js';
 import { SLOT_WORDS, Slot } from './open-buckets.js';
@@ -39,11 +39,16 @@ export function updateRecord<A, R>(core: FsCore, b: number, plan: (core: FsCore,
   core.lockRecordWrite(b);
   try {
     const v = core.intent;
+    const stage = core.stageHook;
+    if (stage !== null) stage('record', 'locked', b);
     const r = plan(core, b, arg);
     if (r === NOTHING) return r;
     publishIntent(v, IntentKind.record);
-    applyRecordUpdate(core, v);
+    if (stage !== null) stage('record', 'published', b);
+    applyRecordUpdate(core, v, stage);
+    if (stage !== null) stage('record', 'applied', b);
     clearIntent(v);
+    if (stage !== null) stage('record', 'cleared', b);
     return r;
   } finally {
     core.unlockRecordWrite(b);
@@ -86,7 +91,7 @@ export function setRecordAfter(v: IntentView, state: number, dirty: number, cach
  * store is of an absolute value, index changes are set/clear of a bit, and the sector-map change is
  * conditional on the entry's value, so applying it again changes nothing more.
  */
-export function applyRecordUpdate(core: FsCore, v: IntentView): void {
+export function applyRecordUpdate(core: FsCore, v: IntentView, stage: StageHook | null = null): void {
   const w = v.i32;
   const at = v.at;
   const b = w[at + I.target]!;
@@ -126,6 +131,8 @@ export function applyRecordUpdate(core: FsCore, v: IntentView): void {
     if (mapOp === MapOp.fill) for (let i = first; i < end; i++) { if (map[i] === 0) map[i] = value; }
     else for (let i = first; i < end; i++) { if (map[i] === value) map[i] = 0; }
   }
+
+  if (stage !== null) stage('record', 'half-applied', b);
 
   const ops = w[at + I.indexOps]!;
   if (ops !== 0) {

@@ -67,12 +67,14 @@ interface Slot<T> {
 export class WorkerPool<T> {
   private readonly slots: Slot<T>[] = [];
   private terminated = false;
+  private options: PoolOptions | null = null;
 
   private constructor() {}
 
   static async start<T>(options: PoolOptions): Promise<WorkerPool<T>> {
     checkInt('workers', options.count, 1, 1024);
     const pool = new WorkerPool<T>();
+    pool.options = options;
     for (let i = 0; i < options.count; i++) pool.spawn(i, options);
     try {
       await Promise.all(pool.slots.map((_, i) => pool.call(i, (r) => (r as unknown as { ping(): Promise<number> }).ping(), options.startTimeoutMs ?? 20_000)));
@@ -81,6 +83,18 @@ export class WorkerPool<T> {
       throw e;
     }
     return pool;
+  }
+
+  /**
+   * Starts a fresh worker at index i in place of one that has exited (a crash run's replacement),
+   * and waits for it to answer. The old worker must be gone: kill it first.
+   */
+  async respawn(i: number): Promise<void> {
+    const old = this.slots[i];
+    if (old === undefined || this.options === null || this.terminated) throw new RangeError(`worker: must be in [0, ${this.slots.length - 1}] of a running pool, got ${i}`);
+    if (!old.exited) throw new Error(`worker ${i}: still running; kill it before respawning`);
+    this.spawn(i, this.options);
+    await this.call(i, (r) => (r as unknown as { ping(): Promise<number> }).ping(), this.options.startTimeoutMs ?? 20_000);
   }
 
   private spawn(i: number, options: PoolOptions): void {
@@ -98,7 +112,7 @@ export class WorkerPool<T> {
       slot.exitCode = code;
       failWith(new WorkerFailure(i, 'exit', `exited with code ${code}${slot.error ? ` after ${slot.error.message}` : ''}`));
     });
-    this.slots.push(slot);
+    this.slots[i] = slot;
   }
 
   get size(): number {
@@ -135,10 +149,11 @@ export class WorkerPool<T> {
     return Promise.all(this.slots.map((_, i) => this.call(i, (r) => fn(r, i), timeoutMs)));
   }
 
-  /** Terminates worker i now (a kill in a torture run). */
+  /** Terminates worker i now (a kill in a torture run); resolves once it has exited. */
   async kill(i: number): Promise<void> {
     const slot = this.slots[i]!;
     if (!slot.exited) await slot.worker.terminate();
+    slot.exited = true;
   }
 
   async terminate(): Promise<void> {

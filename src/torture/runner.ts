@@ -24,6 +24,8 @@ import { Scheduler, MAX_PCT_DEPTH } from '../race/scheduler.js';
 import { raceRate, type Rate } from './rates.js';
 import type { FirstViolation, WorkloadResult } from './workload.js';
 import type { TortureWorkerApi } from './worker.js';
+import { Journal } from './journal.js';
+import { checkHistory, crashMoments, decideInFlight, type CrashEvent, type HistoryCheck, type IndeterminateWrite } from './crash.js';
 
 export type ScheduleKind = 'free' | 'random' | 'pct';
 export const SCHEDULES: readonly ScheduleKind[] = ['free', 'random', 'pct'];
@@ -56,6 +58,12 @@ export interface TortureOptions {
   replay?: string | null;
   /** Terminate one seeded-random worker at a seeded-random race point. */
   kill?: boolean;
+  /**
+   * Crash torture: terminate a random worker at this many random moments of the run (uniform in
+   * time, so inside critical sections too), recover it, start a replacement, go on. Free runs with a
+   * time budget (`seconds`) only.
+   */
+  crash?: number;
   /** 'race': corruption must be found (positive control); 'clean': it must not. */
   expect?: 'race' | 'clean' | null;
   /** Seconds between stat snapshots (0: none). */
@@ -158,6 +166,10 @@ export interface TortureResult {
     divergence: { step: number; recordedSteps: number } | null;
   };
   kill: KillReport | null;
+  /** Crash torture: every kill, and the history check (null when the run had no kills). */
+  crash: { events: CrashEvent[]; history: HistoryCheck } | null;
+  /** Operations completed (allocations, writes, puts, frees, discards), killed workers' included. */
+  completedOps: number;
   stall: { positions: WorkerPosition[]; turn: string | null } | null;
   workerErrors: string[];
 }
@@ -172,7 +184,7 @@ export interface TortureHooks {
 
 const KNOWN: (keyof TortureOptions)[] = [
   'workers', 'allocator', 'fix', 'cursorFix', 'freelistLookup', 'discard', 'buckets', 'bucketSectors', 'openBuckets',
-  'ops', 'seconds', 'seed', 'delay', 'schedule', 'depth', 'steps', 'replay', 'kill', 'expect', 'statIntervalS',
+  'ops', 'seconds', 'seed', 'delay', 'schedule', 'depth', 'steps', 'replay', 'kill', 'crash', 'expect', 'statIntervalS',
   'stallTimeoutS', 'streams', 'maxExtentSectors', 'putProbability',
 ];
 const KILL_POINTS = [
@@ -208,6 +220,10 @@ export function normalizeTortureOptions(o: TortureOptions = {}): TortureParams {
   const streams = checkInt('streams', o.streams ?? 4, 1, 64);
   const openBuckets = checkInt('openBuckets', o.openBuckets ?? Math.max(64, 4 * workers * streams + 8), 4, 1 << 16);
   if (o.delay != null && schedule !== 'free') throw new ConfigError('delay', `delays apply to free runs; a ${schedule} run is scheduled, not delayed`);
+  const crash = checkInt('crash', o.crash ?? 0, 0, 1_000_000);
+  if (crash > 0 && schedule !== 'free') throw new ConfigError('crash', `crashes are for free runs; a ${schedule} run replays its schedule, and a kill at a random moment would not`);
+  if (crash > 0 && seconds === null) throw new ConfigError('crash', 'needs a time budget (seconds): the kills are spread uniformly over the run');
+  if (crash > 0 && o.kill === true) throw new ConfigError('crash', 'give either kill (one kill at a race point) or crash, not both');
   const params: TortureParams = {
     workers,
     allocator: checkOneOf('allocator', o.allocator ?? 'early', ALLOCATORS),
@@ -227,6 +243,7 @@ export function normalizeTortureOptions(o: TortureOptions = {}): TortureParams {
     steps: checkInt('steps', o.steps ?? Math.min(2 ** 30, Math.max(1, (Number.isFinite(ops) ? ops : 1000) * workers * STEPS_PER_ALLOCATION)), 1, 2 ** 30),
     replay,
     kill: checkBool('kill', o.kill ?? false),
+    crash,
     expect: o.expect == null ? null : checkOneOf('expect', o.expect, ['race', 'clean'] as const),
     statIntervalS: checkNumber('statIntervalS', o.statIntervalS ?? 0, 0, 3600),
     stallTimeoutS: checkNumber('stallTimeoutS', o.stallTimeoutS ?? 15, 0.5, 3600),
@@ -261,6 +278,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   const barrierWords = new Int32Array(new SharedArrayBuffer(StartBarrier.WORDS * 4));
   const barrier = new StartBarrier(barrierWords, 0);
   const liveTarget = Math.max(8, Math.floor((p.buckets * p.bucketSectors * 0.4) / ((p.maxExtentSectors + 1) / 2) / p.workers));
+  const journal = Journal.create({ workers: p.workers, capacity: liveTarget + 8 });
 
   const killRng = streamRng(p.seed, 0xdead);
   const kill = p.kill ? {
@@ -270,55 +288,110 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     signal: new Int32Array(new SharedArrayBuffer(8)),
   } : null;
   let killReport: KillReport | null = kill ? { worker: kill.worker, point: racePointLabel(kill.point), pass: kill.pass, happened: false, inFlight: null } : null;
+  const crashRng = streamRng(p.seed, 0xc4a5);
+  const crashAt = crashMoments(p.crash, (p.seconds ?? 0) * 1000, crashRng);
+  const crashEvents: CrashEvent[] = [];
+  const inFlightWrites: IndeterminateWrite[] = [];
 
   const pool = await WorkerPool.start<TortureWorkerApi>({
     url: compiledWorkerUrl(import.meta.url, './worker.js'),
     count: p.workers,
     workerData: () => null,
   });
-  let settled: PromiseSettledResult<WorkloadResult>[] = [];
+  /** Every worker run, replacements included, by worker index and generation. */
+  const runs: { worker: number; generation: number; killed: boolean; outcome: Promise<WorkloadResult> }[] = [];
   let stall: TortureResult['stall'] = null;
   let elapsedMs = 0;
   const statTimer: { id: NodeJS.Timeout | null } = { id: null };
-  try {
-    await pool.all((r, i) => r.setup({ fs: fs.handle, race: rc.handle, barrier: barrierWords, worker: i, seed: p.seed, controlled }), 20_000);
-    sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: p.replay } : {}) });
-    const calls = Array.from({ length: p.workers }, (_, i) => pool.call(i, (r) => r.run({
+  const setup = (i: number): Promise<unknown> => pool.call(i, (r) => r.setup({
+    fs: fs.handle, race: rc.handle, journal: journal.handle, barrier: barrierWords, worker: i, seed: p.seed, controlled,
+  }), 20_000);
+  const startRun = (i: number, generation: number): void => {
+    const outcome = pool.call(i, (r) => r.run({
       workload: {
         worker: i, seed: p.seed, ops: p.ops, streams: p.streams, maxExtentSectors: p.maxExtentSectors, liveTarget,
-        putProbability: p.putProbability, discardEvery: 8,
+        putProbability: p.putProbability, discardEvery: 8, generation: generation - 1,
       },
       barrierTimeoutMs: 30_000,
-      kill: kill !== null && kill.worker === i ? { point: kill.point, pass: kill.pass, signal: kill.signal } : null,
-    }), 24 * 3600 * 1000));
-    const runs = Promise.allSettled(calls);
-    await barrier.releaseWhenArrived(p.workers, 30_000, Promise.all(calls));
+      kill: kill !== null && kill.worker === i && generation === 1 ? { point: kill.point, pass: kill.pass, signal: kill.signal } : null,
+    }), 24 * 3600 * 1000);
+    outcome.catch(() => {});
+    runs.push({ worker: i, generation, killed: false, outcome });
+  };
+  /**
+   * The worker's death reported to the filesystem (robust locks let waiters take over), then
+   * recovered. `threadId` is read before the kill: a terminated Worker's threadId is -1.
+   */
+  const reportDeath = (threadId: number): ReturnType<typeof fs.recover> => {
+    const members = fs.registry.markThreadDead(threadId);
+    return members.flatMap((m) => fs.recover(m));
+  };
+  try {
+    await Promise.all(Array.from({ length: p.workers }, (_, i) => setup(i)));
+    sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: p.replay } : {}) });
+    for (let i = 0; i < p.workers; i++) startRun(i, 1);
+    await barrier.releaseWhenArrived(p.workers, 30_000, Promise.all(runs.map((r) => r.outcome)));
     const t0 = performance.now();
     hooks.onStart?.(p);
 
-    let done = false;
-    void runs.then(() => { done = true; });
     const total = Number.isFinite(p.ops) ? p.ops * p.workers : null;
-    let lastSignature = -1;
+    let lastCompleted = -1;
     let lastProgressAt = performance.now();
     let nextStat = p.statIntervalS > 0 ? t0 + p.statIntervalS * 1000 : Infinity;
     const stopAt = p.seconds !== null ? t0 + p.seconds * 1000 : Infinity;
+    let nextCrash = 0;
+    const allSettled = async (): Promise<boolean> => {
+      const n = runs.length;
+      await Promise.allSettled(runs.map((r) => r.outcome));
+      return runs.length === n;
+    };
+    let done = false;
+    const watchDone = (): void => { void allSettled().then((all) => { if (all) done = true; else watchDone(); }); };
+    watchDone();
     while (!done) {
-      await new Promise((r) => { statTimer.id = setTimeout(r, 50); });
+      const untilCrash = nextCrash < crashAt.length ? t0 + crashAt[nextCrash]! - performance.now() : Infinity;
+      await new Promise((r) => { statTimer.id = setTimeout(r, Math.max(1, Math.min(50, untilCrash))); });
       const now = performance.now();
       if (kill !== null && killReport !== null && !killReport.happened && Atomics.load(kill.signal, 0) === 1) {
         killReport = { ...killReport, happened: true, inFlight: rc.position(kill.worker) };
+        const threadId = pool.threadId(kill.worker);
         await pool.kill(kill.worker);
+        runs.find((r) => r.worker === kill.worker)!.killed = true;
         sched?.markDead(kill.worker);
+        reportDeath(threadId);
+        decideInFlight(fs, journal, kill.worker, inFlightWrites);
+      }
+      while (nextCrash < crashAt.length && now >= t0 + crashAt[nextCrash]! && now < stopAt) {
+        nextCrash++;
+        const alive = runs.filter((r) => !r.killed && pool.isAlive(r.worker));
+        if (alive.length === 0) break;
+        const victim = alive[crashRng.below(alive.length)]!;
+        const killedAt = performance.now();
+        const threadId = pool.threadId(victim.worker);
+        await pool.kill(victim.worker);
+        victim.killed = true;
+        const reports = reportDeath(threadId);
+        const inFlight = decideInFlight(fs, journal, victim.worker, inFlightWrites);
+        const recovery = reports[0] ?? null;
+        const generation = journal.nextGeneration(victim.worker);
+        await pool.respawn(victim.worker);
+        await setup(victim.worker);
+        startRun(victim.worker, generation);
+        crashEvents.push({
+          worker: victim.worker, generation: victim.generation, atMs: killedAt - t0, inFlight, recovery,
+          insideUpdate: recovery !== null && (recovery.finished !== null || recovery.locksReleased > 0 || recovery.readHoldsReleased > 0),
+          replacedInMs: performance.now() - killedAt,
+        });
       }
       sched?.repair();
       if (now >= stopAt) barrier.requestStop();
       const positions = rc.positions();
-      const per = positions.map((w) => w.ops);
-      hooks.onProgress?.(per.reduce((a, b) => a + b, 0), total);
-      const signature = positions.reduce((a, w) => a + w.passes + w.ops, 0);
-      if (signature !== lastSignature) {
-        lastSignature = signature;
+      hooks.onProgress?.(journal.totals().allocations, total);
+      // Progress is completed operations, not race points passed: a worker that loops without
+      // finishing anything (every allocation refused, nothing to free) is not making progress.
+      const completed = journal.totals().completed;
+      if (completed !== lastCompleted) {
+        lastCompleted = completed;
         lastProgressAt = now;
       } else if (now - lastProgressAt > p.stallTimeoutS * 1000) {
         stall = { positions, turn: sched?.describeTurn() ?? null };
@@ -328,10 +401,10 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
       }
       if (now >= nextStat) {
         nextStat += p.statIntervalS * 1000;
-        hooks.onStat?.(snapshot(fs.stats(), per, (now - t0) / 1000));
+        hooks.onStat?.(snapshot(fs.stats(), journalPerWorker(journal), (now - t0) / 1000));
       }
     }
-    settled = await runs;
+    await Promise.allSettled(runs.map((r) => r.outcome));
     elapsedMs = performance.now() - t0;
   } finally {
     if (statTimer.id !== null) clearTimeout(statTimer.id);
@@ -339,18 +412,23 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     await pool.terminate();
   }
 
+  const settled = await Promise.allSettled(runs.map((r) => r.outcome));
   const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failures = settled.flatMap((s, i) => {
+  const failures = settled.flatMap((s, k) => {
     if (s.status === 'fulfilled') return [];
-    if (killReport?.happened && i === killReport.worker && s.reason instanceof WorkerFailure) return [];
-    return [{ worker: i, error: s.reason as Error }];
+    if (runs[k]!.killed && s.reason instanceof WorkerFailure) return [];
+    return [{ worker: runs[k]!.worker, error: s.reason as Error }];
   });
   const workerErrors = failures.map((f) => `worker ${f.worker}: ${f.error?.message ?? String(f.error)}`);
+  // Whatever died and was not yet recovered (a stall's terminated workers) is recovered now.
+  if (stall === null) fs.recover();
+  const history = p.crash > 0 || killReport?.happened === true ? checkHistory(fs, journal, inFlightWrites) : null;
   const stats = fs.stats();
   const report = fs.fsck({ maxErrors: 20 });
-  const perWorker = rc.positions().map((w) => w.ops);
-  const allocations = perWorker.reduce((a, b) => a + b, 0);
-  const racyAllocations = results.reduce((a, r) => a + r.racyAllocations, 0);
+  const totals = journal.totals();
+  const perWorker = journalPerWorker(journal);
+  const allocations = totals.allocations;
+  const racyAllocations = totals.racy;
   const errors = { ...stats.errors };
   const duplicates = duplicateReport(stats);
   const corrupted = duplicates.count > 0 || errors.total > 0 || !report.ok;
@@ -371,6 +449,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     // Comlink carries the error's name across the thread boundary.
     verdict = failures.some((f) => STALL_ERRORS.includes(f.error?.name)) ? 'STALL' : 'HARNESS_ERROR';
     reason = workerErrors[0]!;
+  } else if (history !== null && !history.ok) {
+    verdict = 'FAILURE';
+    reason = `acknowledged data lost: ${[...history.lost, ...history.phantoms][0]}`;
   } else if (divergence !== null) {
     verdict = 'HARNESS_ERROR';
     reason = `nondeterminism: the replay left the recorded schedule at step ${divergence.step} of ${divergence.recordedSteps}`;
@@ -393,9 +474,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     elapsedMs,
     allocations,
     perWorker,
-    writes: results.reduce((a, r) => a + r.writes, 0),
-    frees: results.reduce((a, r) => a + r.frees, 0),
-    allocFailures: results.reduce((a, r) => a + r.allocFailures, 0),
+    writes: totals.writes,
+    frees: totals.frees,
+    allocFailures: totals.allocFailures,
     errors,
     racyAllocations,
     duplicates,
@@ -412,9 +493,16 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
       divergence,
     },
     kill: killReport,
+    crash: history === null || p.crash === 0 ? null : { events: crashEvents, history },
+    completedOps: totals.completed,
     stall,
     workerErrors,
   };
+}
+
+/** Allocations per worker index, replacements' included. */
+function journalPerWorker(j: Journal): number[] {
+  return Array.from({ length: j.config.workers }, (_, w) => j.allocations(w));
 }
 
 function snapshot(s: FilesystemStats, perWorker: number[], elapsedS: number): StatSnapshot {

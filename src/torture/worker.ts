@@ -11,10 +11,12 @@ import type { RaceHook } from '../alloc/race-points.js';
 import { RaceControl, type WorkerHook } from '../race/control.js';
 import { Scheduler } from '../race/scheduler.js';
 import { runWorkload, type WorkloadParams, type WorkloadResult } from './workload.js';
+import { Journal } from './journal.js';
 
 export interface SetupRequest {
   fs: unknown;
   race: unknown;
+  journal: unknown;
   barrier: Int32Array;
   worker: number;
   seed: number;
@@ -35,6 +37,7 @@ export interface RunRequest {
 }
 
 let fs: Filesystem | null = null;
+let journal: Journal | null = null;
 let rc: RaceControl | null = null;
 let hook: WorkerHook | null = null;
 let sched: Scheduler | null = null;
@@ -60,6 +63,7 @@ const api = {
   setup(req: SetupRequest): { member: number; threadId: number } {
     const view = attachFilesystem(req.fs, { placement: req.worker + 1 });
     fs = view;
+    journal = Journal.attach(req.journal);
     rc = RaceControl.attach(req.race);
     hook = rc.hookFor(req.worker, req.seed);
     fs.setRaceHook(hook);
@@ -86,6 +90,7 @@ const api = {
         positionOf: (w) => (w < r.workers ? r.position(w) : null),
         recent: () => h.recent(),
         progress: (n) => h.setPhase(1, n),
+        journal,
       });
       h.setPhase(2, result.allocations);
       return result;

@@ -14,6 +14,7 @@ import type { Filesystem, Extent, OpenBucket } from '../alloc/filesystem.js';
 import { AllocError } from '../alloc/errors.js';
 import type { WriteType } from '../alloc/types.js';
 import type { RecentPoint, WorkerPosition } from '../race/control.js';
+import { J, Pending, type Journal } from './journal.js';
 
 export interface WorkloadParams {
   worker: number;
@@ -28,6 +29,8 @@ export interface WorkloadParams {
   putProbability: number;
   /** Discard step every this many iterations. */
   discardEvery: number;
+  /** Replacements before this worker (crash torture): its random stream differs from its predecessor's. */
+  generation?: number;
 }
 
 export interface FirstViolation {
@@ -65,6 +68,12 @@ export interface WorkloadEnv {
   recent: () => RecentPoint[];
   /** Bookkeeping for progress reports. */
   progress: (allocations: number) => void;
+  /**
+   * The shared journal (crash torture): every operation is recorded as begun and as done, and the
+   * live extents as acknowledged, so a worker killed at any moment leaves its history behind. A
+   * replacement worker starts from its predecessor's live extents and allocation count.
+   */
+  journal?: Journal | null;
 }
 
 interface Stream {
@@ -74,19 +83,26 @@ interface Stream {
 
 export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult {
   const { fs } = env;
-  const rng = streamRng(p.seed, 1000 + p.worker);
+  const j = env.journal ?? null;
+  const w = p.worker;
+  const rng = streamRng(p.seed, 1000 + p.worker + (p.generation ?? 0) * 0x10000);
   const streams: Stream[] = Array.from({ length: p.streams }, (_, i) => ({ type: i % 4 === 3 ? 'btree' : 'user', ob: null }));
-  const live: Extent[] = [];
+  // A replacement takes over its predecessor's acknowledged data (the journal is the record of it).
+  const live: Extent[] = j === null ? [] : Array.from({ length: j.liveCount(w) }, (_, i) => j.entry(w, i, fs.identity));
   const writer = p.worker;
-  const result: WorkloadResult = { worker: p.worker, allocations: 0, writes: 0, frees: 0, allocFailures: 0, errors: 0, racyAllocations: 0, firstViolation: null };
+  const result: WorkloadResult = {
+    worker: p.worker, allocations: j === null ? 0 : j.allocations(w), writes: 0, frees: 0, allocFailures: 0, errors: 0, racyAllocations: 0, firstViolation: null,
+  };
   let lastRacyOp = -1;
 
   const freeOne = (): void => {
     const i = rng.below(live.length);
     const e = live[i]!;
+    j?.begin(w, Pending.free, i);
+    fs.free(e);
     live[i] = live[live.length - 1]!;
     live.pop();
-    fs.free(e);
+    if (j !== null) { j.removeLive(w, i); j.done(w, J.frees); }
     result.frees++;
   };
 
@@ -94,27 +110,34 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
     if ((iter & 15) === 0 && env.stopRequested()) break;
     const s = streams[rng.below(streams.length)]!;
     if (s.ob === null) {
+      j?.begin(w, Pending.allocate);
       s.ob = fs.allocBucket({ dataType: s.type, watermark: s.type === 'btree' ? 'btree' : 'normal', writer });
       if (s.ob === null) {
+        if (j !== null) { j.clearPending(w); j.bump(w, J.allocFailures); }
         result.allocFailures++;
-        fs.discard(32);
+        discardStep(32);
         for (let k = 0; k < 4 && live.length > 0; k++) freeOne();
         continue;
       }
+      j?.done(w, J.allocations);
       result.allocations++;
       env.progress(result.allocations);
     }
     const ob = s.ob;
     const sectors = Math.min(ob.sectorsFree, 1 + rng.below(p.maxExtentSectors));
+    j?.begin(w, Pending.write, -1, ob.opId);
+    let landed: Extent;
     try {
-      live.push(fs.write(ob, sectors, writer));
+      landed = fs.write(ob, sectors, writer);
     } catch (e) {
       if (!(e instanceof AllocError)) throw e;
-      live.push(e.extent);
+      landed = e.extent;
       result.errors++;
+      j?.bump(w, J.errors);
       if (e.opId !== lastRacyOp) {
         lastRacyOp = e.opId;
         result.racyAllocations++;
+        j?.bump(w, J.racy);
       }
       if (result.firstViolation === null) {
         result.firstViolation = {
@@ -123,17 +146,28 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
         };
       }
     }
+    live.push(landed);
+    if (j !== null) { j.addLive(w, landed); j.done(w, J.writes); }
     result.writes++;
     if (ob.sectorsFree === 0 || rng.chance(p.putProbability)) {
-      fs.put(ob);
-      s.ob = null;
+      putOne(s);
     }
     while (live.length > p.liveTarget || (live.length > 0 && rng.chance(0.3))) freeOne();
-    if (iter % p.discardEvery === 0) fs.discard(16);
+    if (iter % p.discardEvery === 0) discardStep(16);
   }
-  for (const s of streams) {
-    if (s.ob !== null) fs.put(s.ob);
-    s.ob = null;
-  }
+  for (const s of streams) if (s.ob !== null) putOne(s);
   return result;
+
+  function putOne(s: Stream): void {
+    j?.begin(w, Pending.put);
+    fs.put(s.ob!);
+    s.ob = null;
+    j?.done(w, J.puts);
+  }
+
+  function discardStep(max: number): void {
+    j?.begin(w, Pending.discard);
+    const n = fs.discard(max);
+    if (j !== null) { j.clearPending(w); if (n > 0) j.done(w, J.completed, false); }
+  }
 }
