@@ -79,6 +79,8 @@ export interface WorkloadEnv {
 interface Stream {
   type: WriteType;
   ob: OpenBucket | null;
+  /** This stream's current allocation has already been counted as racy. */
+  racy: boolean;
 }
 
 export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult {
@@ -86,14 +88,13 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
   const j = env.journal ?? null;
   const w = p.worker;
   const rng = streamRng(p.seed, 1000 + p.worker + (p.generation ?? 0) * 0x10000);
-  const streams: Stream[] = Array.from({ length: p.streams }, (_, i) => ({ type: i % 4 === 3 ? 'btree' : 'user', ob: null }));
+  const streams: Stream[] = Array.from({ length: p.streams }, (_, i) => ({ type: i % 4 === 3 ? 'btree' : 'user', ob: null, racy: false }));
   // A replacement takes over its predecessor's acknowledged data (the journal is the record of it).
   const live: Extent[] = j === null ? [] : Array.from({ length: j.liveCount(w) }, (_, i) => j.entry(w, i, fs.identity));
   const writer = p.worker;
   const result: WorkloadResult = {
     worker: p.worker, allocations: j === null ? 0 : j.allocations(w), writes: 0, frees: 0, allocFailures: 0, errors: 0, racyAllocations: 0, firstViolation: null,
   };
-  let lastRacyOp = -1;
 
   const freeOne = (): void => {
     const i = rng.below(live.length);
@@ -120,6 +121,7 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
         continue;
       }
       j?.done(w, J.allocations);
+      s.racy = false;
       result.allocations++;
       env.progress(result.allocations);
     }
@@ -134,8 +136,9 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
       landed = e.extent;
       result.errors++;
       j?.bump(w, J.errors);
-      if (e.opId !== lastRacyOp) {
-        lastRacyOp = e.opId;
+      // Once per allocation, whatever the other streams' allocations did in between.
+      if (!s.racy) {
+        s.racy = true;
         result.racyAllocations++;
         j?.bump(w, J.racy);
       }
