@@ -62,7 +62,7 @@ export abstract class OwnerWordLock {
 
   private lockSlow(timeoutMs: number): void {
     const me = currentOwnerId() << 1;
-    const waiter = new SpinThenPark(this.policy, this.stats, timeoutMs);
+    const waiter = new SpinThenPark(this.policy, this.stats, timeoutMs, this.name);
     for (;;) {
       const v = Atomics.load(this.i32, this.index);
       if (v === 0) {

@@ -142,7 +142,7 @@ export class RwLockArray {
   private acquireSlow(k: number, exclusive: boolean, timeoutMs: number): void {
     const i = this.at(k);
     const me = currentOwnerId();
-    const waiter = new SpinThenPark(POLICY, this.stats, timeoutMs);
+    const waiter = new SpinThenPark(POLICY, this.stats, timeoutMs, this.label(k));
     for (;;) {
       const v = Atomics.load(this.i32, i);
       const writeHeld = (v & WRITER) !== 0;

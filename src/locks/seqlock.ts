@@ -24,7 +24,7 @@
  */
 import { checkSharedWords } from '../shared/validate.js';
 import {
-  LockMisuseError, LockStats, LockTimeoutError, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom, parkUntil,
+  LockMisuseError, LockStats, LockTimeoutError, checkCanPark, checkTimeout, cpuRelax, currentOwnerId, deadlineFrom, parkUntil,
 } from './common.js';
 import { SpinLock } from './spinlock.js';
 
@@ -76,6 +76,7 @@ export class SeqCount {
         cpuRelax(8);
         continue;
       }
+      if (performance.now() < deadline) checkCanPark(`${this.name} read`);
       // The writer never notifies (that would tax every write), so naps are short and grow.
       if (!parkUntil(this.i32, this.index, s, deadline, nap)) {
         throw new LockTimeoutError(`${this.name} read`, 0, timeoutMs, 'a writer that has not finished (odd sequence)');
