@@ -1,7 +1,7 @@
 /**
  * Shared memory of a lock torture run: what the runner creates and every torture worker attaches.
  *
- * Region kind "lock-torture", version 1; every section starts on its own 64-byte line:
+ * Region kind "lock-torture", version 2; every section starts on its own 64-byte line:
  *
  *   control   i32 × 16
  *     [0..2]   StartBarrier (arrived, go, stop)
@@ -22,13 +22,16 @@
  *              the negative control must see) become rare
  *   progress  i32 × counterWords(PROGRESS_NAMES, workers)  one padded block per worker (counters.ts),
  *              written only by that worker, read by the watchdog to say where each worker was
+ *   registry  i32 × ThreadRegistry.words(workers)  robust runs: every worker joins it and the locks
+ *              are built with it (unused otherwise)
  */
 import { counterWords } from '../shared/counters.js';
+import { ThreadRegistry } from '../locks/thread-registry.js';
 import type { RegionHandle, RegionSpec } from '../shared/region.js';
 import { LOCK_KINDS, lockWords } from './lock-kinds.js';
 
 export const LOCK_TORTURE_KIND = 'lock-torture';
-export const LOCK_TORTURE_VERSION = 1;
+export const LOCK_TORTURE_VERSION = 2;
 
 export const CONTROL_WORDS = 16;
 export const BARRIER_AT = 0;
@@ -68,6 +71,7 @@ export function lockTortureSpec(workers: number, recordWords: number): RegionSpe
       { name: 'lock', type: 'i32', length: LOCK_WORDS },
       { name: 'data', type: 'i32', length: 1 + recordWords * SEQ_STRIDE },
       { name: 'progress', type: 'i32', length: counterWords(PROGRESS_NAMES.length, workers) },
+      { name: 'registry', type: 'i32', length: ThreadRegistry.words(workers) },
     ],
   };
 }
@@ -79,6 +83,8 @@ export interface TortureWorkerData {
   recordWords: number;
   /** This worker's slot (progress block). */
   index: number;
+  /** Join the registry and build every lock with it. */
+  robust: boolean;
 }
 
 /**

@@ -11,7 +11,9 @@ import { attachRegion } from '../shared/region.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { CounterBlocks } from '../shared/counters.js';
 import { exposeToParent } from '../shared/worker-pool.js';
-import { LockStats, LockTimeoutError, RwLock, SeqLock, cpuRelax, currentOwnerId } from '../locks/index.js';
+import {
+  LockStats, LockTimeoutError, RwLock, SeqLock, ThreadRegistry, cpuRelax, currentOwnerId,
+} from '../locks/index.js';
 import { type LockKind, makeTortureLock } from './lock-kinds.js';
 import {
   BARRIER_AT, CANARY, LOCK_TORTURE_KIND, LOCK_TORTURE_VERSION, PROGRESS_NAMES, Phase, READERS_DONE, RECORD_AT, SEQ_STRIDE,
@@ -35,6 +37,10 @@ const PROGRESS = mine + progress.offsetOf('progress');
 const TRIPS = mine + progress.offsetOf('canaryTrips');
 const BROKEN = mine + progress.offsetOf('broken');
 const barrier = new StartBarrier(control, BARRIER_AT);
+/** Robust runs: this worker's registry, joined at start-up, which every lock is built with. */
+const registry = data.robust ? new ThreadRegistry(region.i32('registry'), 0, data.workers) : null;
+if (registry !== null && registry.join() < 0) throw new Error(`worker ${data.index}: the torture's registry is full`);
+const robust = registry !== null ? { registry } : {};
 P[PHASE] = Phase.attached;
 
 /** The watchdog may read the phase at any moment; a store (not a plain write) publishes it at once. */
@@ -119,7 +125,7 @@ const api = {
   exclusion(kind: LockKind, iterations: number, barrierTimeoutMs: number): ExclusionResult {
     return phase(() => {
       const stats = new LockStats();
-      const lock = makeTortureLock(kind, lockWords, 0, stats);
+      const lock = makeTortureLock(kind, lockWords, 0, stats, registry ?? undefined);
       const n = data.recordWords;
       const scratch = new Int32Array(n);
       const me = currentOwnerId();
@@ -151,7 +157,7 @@ const api = {
   rwReader(kind: 'rwlock' | 'busted', iterations: number, barrierTimeoutMs: number): RwReaderResult {
     return phase(() => {
       const stats = new LockStats();
-      const rw = kind === 'rwlock' ? new RwLock(lockWords, 0, { stats }) : null;
+      const rw = kind === 'rwlock' ? new RwLock(lockWords, 0, { stats, ...robust }) : null;
       const n = data.recordWords;
       let trips = 0;
       let torn = 0;

@@ -12,6 +12,9 @@
  *   runDeadOwner            a worker dies holding the lock; the others' bounded lock() must fail fast
  *                           with a LockTimeoutError that names the dead owner
  *
+ * A clean run proves something only if the workers overlapped, so runs report the contention they
+ * met (contended acquisitions, parks, read retries) for the tests to require.
+ *
  * Every run starts its workers behind a StartBarrier, is watched by a watchdog that terminates the
  * workers and reports each one's phase and progress on a stall, and terminates every worker in a
  * finally. The memory layout is in lock-torture-layout.ts.
@@ -20,11 +23,13 @@ import { createRegion, type Region } from '../shared/region.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { CounterBlocks } from '../shared/counters.js';
 import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
-import { ConfigError, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
+import { ConfigError, checkBool, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
 import { ownerIdOfThread } from '../locks/common.js';
+import { ThreadRegistry } from '../locks/index.js';
 import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, type TortureLock, makeTortureLock } from './lock-kinds.js';
 import {
-  BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, type ProgressName, seqRecordWord, type TortureWorkerData, lockTortureSpec,
+  BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, type ProgressName, seqRecordWord, type TortureWorkerData,
+  lockTortureSpec,
 } from './lock-torture-layout.js';
 import type {
   ExclusionResult, LockAttempt, LockTortureApi, RwReaderResult, SeqReaderMode, SeqReaderResult, SeqWriterResult,
@@ -99,12 +104,13 @@ class Harness {
     this.threadIds = Array.from({ length: workers }, (_, i) => pool.threadId(i));
   }
 
-  static async start(what: string, kind: LockKind, workers: number, recordWords: number, options: Common): Promise<Harness> {
+  static async start(what: string, kind: LockKind, workers: number, recordWords: number, options: Common, robust = false): Promise<Harness> {
     const region = createRegion(lockTortureSpec(workers, recordWords));
+    ThreadRegistry.init(region.i32('registry'), 0, workers);
     const pool = await WorkerPool.start<LockTortureApi>({
       url: workerUrl(options),
       count: workers,
-      workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index }),
+      workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index, robust }),
     });
     return new Harness(what, kind, region, pool, workers);
   }
@@ -206,6 +212,8 @@ export interface LockTortureOptions extends Common {
    * canary is 0) and that the record is whole (its words agree).
    */
   readers?: number;
+  /** Build the locks robust: every worker joins a ThreadRegistry the locks are given. Default false. */
+  robust?: boolean;
 }
 
 export interface ReaderReport {
@@ -245,11 +253,21 @@ export interface LockTortureResult {
   /** Read sections that overlapped a writer (canary set) or saw a torn record, summed over readers. */
   readerCanaryTrips: number;
   tornReads: number;
+  /**
+   * Evidence that the workers overlapped, summed over every worker: acquisitions that did not
+   * succeed at the first attempt, and parks. Both 0 means nobody ever waited: no evidence.
+   */
+  contended: number;
+  parks: number;
+}
+
+function sumStat(stats: Record<string, number>[], key: string): number {
+  return stats.reduce((n, s) => n + (s[key] ?? 0), 0);
 }
 
 export async function runLockTorture(options: LockTortureOptions): Promise<LockTortureResult> {
   checkObject('options', options);
-  checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', 'readers', ...COMMON_KEYS]);
+  checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', 'readers', 'robust', ...COMMON_KEYS]);
   const kind = checkOneOf('kind', options.kind, LOCK_KINDS);
   const workers = checkInt('workers', options.workers ?? 2, 1, MAX_WORKERS);
   const iterations = checkInt('iterations', options.iterations ?? 1_000_000, 1, 100_000_000);
@@ -261,11 +279,12 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
   if (readers > 0 && kind !== 'rwlock' && kind !== 'busted') {
     throw new ConfigError('readers', `applies to kinds "rwlock" and "busted" only, got kind "${kind}"`);
   }
+  const robust = checkBool('robust', options.robust ?? false);
   const limits = commonDefaults(options, 120_000);
   const total = workers + readers;
 
-  const what = `lock torture (${kind}, ${workers} workers${readers > 0 ? ` + ${readers} readers` : ''} × ${iterations})`;
-  const h = await Harness.start(what, kind, total, recordWords, options);
+  const what = `lock torture (${kind}${robust ? ', robust' : ''}, ${workers} workers${readers > 0 ? ` + ${readers} readers` : ''} × ${iterations})`;
+  const h = await Harness.start(what, kind, total, recordWords, options, robust);
   try {
     const all = await h.run<ExclusionResult | RwReaderResult>(total, (pool) => Array.from({ length: total }, (_, i) => (i < workers
       ? pool.call(i, (r) => r.exclusion(kind, iterations, 20_000), limits.timeoutMs + 30_000)
@@ -301,6 +320,8 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
       readers: readerResults,
       readerCanaryTrips: readerResults.reduce((n, r) => n + r.canaryTrips, 0),
       tornReads: readerResults.reduce((n, r) => n + r.tornReads, 0),
+      contended: sumStat(all.map((r) => r.stats), 'contended'),
+      parks: sumStat(all.map((r) => r.stats), 'parks'),
     };
   } finally {
     await h.close();
@@ -339,6 +360,11 @@ export interface SeqlockConsistencyResult {
   brokenAccepted: number;
   /** Broken snapshots seen by readers that ignore readRetry: the negative control, must be > 0. */
   brokenSeenIgnoring: number;
+  /**
+   * Passes that honouring readers threw away because a write overlapped them: the evidence that the
+   * writer and the readers ran at the same time (0 means they never overlapped: no evidence).
+   */
+  retriesHonouring: number;
   writerStats: Record<string, number>;
 }
 
@@ -376,6 +402,7 @@ export async function runSeqlockConsistency(options: SeqlockConsistencyOptions =
       readers: rs,
       brokenAccepted: rs.reduce((n, r) => n + r.brokenAccepted, 0),
       brokenSeenIgnoring: rs.reduce((n, r) => n + r.brokenSeen, 0),
+      retriesHonouring: rs.filter((r) => r.mode !== 'ignore').reduce((n, r) => n + (r.stats.readRetries ?? 0), 0),
       writerStats: w.stats,
     };
   } finally {
@@ -465,3 +492,4 @@ export async function runDeadOwner(options: DeadOwnerOptions): Promise<DeadOwner
   }
   return { ...result, allTerminated: await h.close() };
 }
+
