@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  REAL_LOCK_KINDS, TortureStallError, runDeadOwner, runLockTorture, runSeqlockConsistency,
+  REAL_LOCK_KINDS, TortureStallError, runDeadOwner, runLockTorture, runReaderCrashTorture, runSeqBeginRace, runSeqlockConsistency,
 } from '../src/torture/lock-torture.js';
 import { ConfigError } from '../src/shared/validate.js';
 
@@ -122,6 +122,54 @@ describe('seqlock consistency', () => {
     const r = await runSeqlockConsistency({ readers: ['ignore'], reads: READS });
     console.info(`seqlock, ignoring reader alone: ${r.brokenSeenIgnoring} broken snapshots in ${READS} reads`);
     expect(r.brokenSeenIgnoring).toBeGreaterThan(0);
+  }, LONG);
+});
+
+describe('seqlock writeBegin race (issue 8)', () => {
+  it('an unserialised second writeBegin never makes the sequence even mid-write; control: the old add-then-undo does', async () => {
+    // Each refused writeBegin throws, which is slow; the observer's 3 s bound may end the run first.
+    const r = await runSeqBeginRace({ iterations: 100_000 });
+    expect(r.calls).toBeGreaterThan(10_000);
+    expect(r.refused).toBe(r.calls);
+    expect(r.whileHammering).toBeGreaterThan(0);
+    expect(r.evenSeen).toBe(0);
+    expect(r.finalSequence).toBe(1);
+    const control = await runSeqBeginRace({ legacy: true });
+    console.info(`writeBegin race: 0 even in ${r.whileHammering} samples; legacy control saw ${control.evenSeen} in ${control.whileHammering}`);
+    expect(control.whileHammering).toBeGreaterThan(0);
+    expect(control.evenSeen).toBeGreaterThan(0);
+  }, LONG);
+});
+
+describe('reader crash torture (robust RwLock, issue 9)', () => {
+  it('readers killed at random moments never stall the writers, never let one in beside a reader, and leak no hold', async () => {
+    // Each run must be clean; at least one of at most three must show a kill inside a read hold
+    // (a takeover): that is the evidence that the reclaim path ran under real races.
+    let takeovers = 0;
+    for (let run = 0; run < 3 && takeovers === 0; run++) {
+      const r = await runReaderCrashTorture({ writers: 2, readers: 4, kills: 3, runMs: 1000 });
+      console.info(`reader crash torture (seed ${r.seed}): killed at ${r.killed.map((k) => k.atMs).join('/')} ms; ${r.takeovers} takeover(s); ` +
+        `${r.writerSections} write and ${r.readerSections} read sections`);
+      expect(r.killed).toHaveLength(3);
+      expect(r.writerOutcomes).toEqual(['ok', 'ok']);
+      expect(r.canaryTrips).toBe(0);
+      expect(r.readerCanaryTrips).toBe(0);
+      expect(r.tornReads).toBe(0);
+      expect(r.tornRecord).toBe(false);
+      expect(r.finalWord).toBe(0);
+      expect(r.deadAfterRecovery).toBe(0);
+      expect(r.writerSections).toBeGreaterThan(0);
+      expect(r.contended + r.parks).toBeGreaterThan(0);
+      takeovers += r.takeovers;
+    }
+    expect(takeovers).toBeGreaterThan(0);
+  }, LONG);
+
+  it('negative control: the same run without the registry — a killed reader\'s hold stalls the writers', async () => {
+    // Readers spend most of their time inside their read hold, so a kill nearly always leaves one behind.
+    const r = await runReaderCrashTorture({ writers: 2, readers: 4, kills: 3, runMs: 1000, robust: false, lockTimeoutMs: 300 });
+    expect(r.writerOutcomes).toContain('LockTimeoutError');
+    expect(r.finalWord & ((1 << 27) - 1)).toBeGreaterThan(0);
   }, LONG);
 });
 

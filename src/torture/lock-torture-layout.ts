@@ -6,7 +6,9 @@
  *   control   i32 × 16
  *     [0..2]   StartBarrier (arrived, go, stop)
  *     [3]      readers done: seqlock readers that finished their reads (the writer stops at N)
- *     [4..15]  reserved, zero
+ *     [4]      hammer: writeBegin race runs: 0 not started, 1 hammering, 2 done
+ *     [5]      stop: time-boxed loops (the reader crash torture, the race's control) end when it is 1
+ *     [6..15]  reserved, zero
  *   lock      i32 × LOCK_WORDS (2)  the lock under test: as many words as the largest lock kind needs
  *                            (see lock-kinds.ts); alone on its line so waiters polling it do not slow
  *                            down the data they are waiting for
@@ -23,7 +25,7 @@
  *   progress  i32 × counterWords(PROGRESS_NAMES, workers)  one padded block per worker (counters.ts),
  *              written only by that worker, read by the watchdog to say where each worker was
  *   registry  i32 × ThreadRegistry.words(workers)  robust runs: every worker joins it and the locks
- *              are built with it (unused otherwise)
+ *              are built with it; the runner reports killed workers dead in it (unused otherwise)
  */
 import { counterWords } from '../shared/counters.js';
 import { ThreadRegistry } from '../locks/thread-registry.js';
@@ -36,6 +38,8 @@ export const LOCK_TORTURE_VERSION = 2;
 export const CONTROL_WORDS = 16;
 export const BARRIER_AT = 0;
 export const READERS_DONE = 3;
+export const HAMMER = 4;
+export const STOP = 5;
 
 /** Words of the lock section: room for the largest lock kind. */
 export const LOCK_WORDS = Math.max(...LOCK_KINDS.map(lockWords));
