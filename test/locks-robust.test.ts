@@ -151,6 +151,17 @@ describe('ThreadRegistry', () => {
     expect(joinAs(r, B, 22)).toBe(a);
     expect(r.epochOf(a)).toBe(2);
   });
+
+  it('refuses a join with the owner id of a dead member not yet recovered (its locks would look dead)', () => {
+    const r = registry(3);
+    const a = joinAs(r, A, 23);
+    r.markDead(a);
+    expect(() => joinAs(r, A, 24)).toThrow(`ThreadRegistry: join() by owner id ${A}, which dead member(s) ${a} still have (not yet recovered)`);
+    expect(r.state(1)).toBe('free');
+    r.beginRecovery(a);
+    r.finishRecovery(a);
+    expect(joinAs(r, A, 24)).toBe(0);
+  });
 });
 
 const OWNER_WORD_LOCKS = [['SpinLock', SpinLock], ['Mutex', Mutex]] as const;

@@ -56,6 +56,11 @@
  * that reclaimer's final CAS, which requires RECLAIM, fails and it starts over: an orphan check can
  * cost a retry, never soundness.
  *
+ * Reclaims are serialised per registry (one reclaim lock; they are rare: only after a death), and a
+ * reclaim waits for the live readers of its lock to leave. So a thread that holds a robust read lock
+ * while it waits for another robust lock can hold a reclaim up — until one of the two waits times
+ * out, never for ever. Keep read holds short and take robust locks in one order.
+ *
  * Cost: a robust read lock is 2 Atomics ops (store the entry, CAS the count) and its unlock 2 (CAS,
  * clear the entry); a plain one 1 and 1. Write lock/unlock stay 1 and 1 either way. The registry is
  * consulted only by a waiter that has spun without luck, before each park and after each slice.
@@ -154,6 +159,11 @@ export class RwLockArray {
   // ------------------------------------------------------------------------------------------
   // Read side
 
+  /**
+   * Takes lock k for read if no writer (or recovery) keeps readers out: one compareExchange when
+   * the lock is free (robust: plus the list entry's store). Never takes over a dead writer (false);
+   * throws LockNotRecoverableError on a not-recoverable lock.
+   */
   tryReadLock(k: number): boolean {
     if (this.registry !== null) return this.tryReadLockRobust(k);
     const i = this.at(k);
@@ -162,6 +172,7 @@ export class RwLockArray {
     const v = Atomics.compareExchange(this.i32, i, 0, 1);
     let ok = v === 0;
     if (!ok) {
+      if (v === NOT_RECOVERABLE) throw new LockNotRecoverableError(this.label(k));
       if ((v & READ_BLOCKED) !== 0 || (v & LOW) === LOW) return false;
       ok = Atomics.compareExchange(this.i32, i, v, v + 1) === v;
     }

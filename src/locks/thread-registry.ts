@@ -168,18 +168,27 @@ export class ThreadRegistry {
   /**
    * Claims a free member for the calling thread: alive, with this thread's owner id (set it with
    * setOwnerId first if you change it), its thread id (default: this runtime's, -1 if none) and a new
-   * epoch. It becomes this thread's member for robust read locks (`self`). Returns -1 when full.
+   * epoch. It becomes this thread's member for robust read locks (`selfMember`). Returns -1 when full.
+   *
+   * Refuses (LockMisuseError) an owner id that a dead, not yet recovered member still has: death is
+   * looked up by owner id, so a replacement thread with the dead one's id would have its own locks
+   * taken over by waiters. Pools that reuse ids (setOwnerId(workerIndex)) finish recovery first.
    */
   join(options: { threadId?: number } = {}): number {
     const threadId = options.threadId ?? currentThreadId();
     checkInt('threadId', threadId, -1, 2 ** 31 - 1);
+    const me = currentOwnerId();
+    if (this.isOwnerDead(me)) {
+      throw new LockMisuseError(`ThreadRegistry: join() by owner id ${me}, which dead member(s) ${this.membersOf(me).filter((m) => this.state(m) !== 'alive').join(', ')} still have ` +
+        '(not yet recovered): waiters would take this thread\'s locks over as the dead owner\'s; finish recovery first, or use another id (setOwnerId)');
+    }
     for (let m = 0; m < this.members; m++) {
       const s = this.at(m, M_STATE);
       if (Atomics.load(this.i32, s) !== FREE) continue;
       if (Atomics.compareExchange(this.i32, s, FREE, ALIVE) !== FREE) continue;
       // Alive before its fields are filled: a scan that sees it meanwhile reads the cleared fields of
       // a free member (owner 0, thread -1), which match no report of a death.
-      Atomics.store(this.i32, this.at(m, M_OWNER), currentOwnerId());
+      Atomics.store(this.i32, this.at(m, M_OWNER), me);
       Atomics.store(this.i32, this.at(m, M_THREAD), threadId);
       Atomics.add(this.i32, this.at(m, M_EPOCH), 1);
       this.self.member = m;
