@@ -19,6 +19,7 @@ import { Dev } from '../src/alloc/device.js';
 import { usageBuckets, usageSectors } from '../src/alloc/counters.js';
 import { DataType, Flag } from '../src/alloc/types.js';
 import { streamRng } from '../src/shared/prng.js';
+import { MEMBER_WORDS, REGISTRY_HEADER_WORDS } from '../src/locks/thread-registry.js';
 
 const BUCKETS = 16;
 const S = 8;
@@ -121,7 +122,7 @@ function bumpUsage(fs: Filesystem, offset: number, n: number): void {
 function deadMember(fs: Filesystem, owner: number): number {
   const reg = fs.registry;
   const m = reg.join({ threadId: 9999 });
-  Atomics.store(reg.i32, reg.index + m * 16 + 1, owner);
+  Atomics.store(reg.i32, reg.index + REGISTRY_HEADER_WORDS + m * MEMBER_WORDS + 1, owner);
   expect(reg.markDead(m)).toBe(true);
   return m;
 }

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  REAL_LOCK_KINDS, TortureStallError, runDeadOwner, runLockTorture, runSeqlockConsistency,
+  REAL_LOCK_KINDS, TortureStallError, runDeadOwner, runLockTorture, runReaderCrashTorture, runSeqBeginRace, runSeqlockConsistency,
 } from '../src/torture/lock-torture.js';
 import { ConfigError } from '../src/shared/validate.js';
 
@@ -30,9 +30,26 @@ describe('mutual exclusion under real workers', () => {
         expect(r.perWorker).toHaveLength(workers);
         const acquisitions = r.perWorker.reduce((n, w) => n + w.stats.acquisitions!, 0);
         expect(acquisitions).toBe(workers * ITERATIONS);
+        // Evidence: the workers overlapped. A run in which nobody ever waited proves nothing.
+        expect(r.contended + r.parks).toBeGreaterThan(0);
       }, LONG);
     }
+
+    it(`${kind}, robust (built with a ThreadRegistry): 2 workers × ${ITERATIONS} lose nothing, under contention`, async () => {
+      const r = await runLockTorture({ kind, workers: 2, iterations: ITERATIONS, robust: true });
+      expect(r.lostUpdates).toBe(0);
+      expect(r.tornRecord).toBe(false);
+      expect(r.canaryTrips).toBe(0);
+      expect(r.contended + r.parks).toBeGreaterThan(0);
+    }, LONG);
   }
+
+  it('the contention evidence can be 0: one worker alone never waits (so "> 0" above means something)', async () => {
+    const r = await runLockTorture({ kind: 'mutex', workers: 1, iterations: 100_000 });
+    expect(r.lostUpdates).toBe(0);
+    expect(r.contended).toBe(0);
+    expect(r.parks).toBe(0);
+  }, LONG);
 
   it('negative control: the busted lock loses updates or trips the canary, and the harness sees it', async () => {
     // Detection does not depend on true parallelism: on one core a preemption inside the critical
@@ -57,6 +74,17 @@ describe('mutual exclusion under real workers', () => {
     expect(r.readerCanaryTrips).toBe(0);
     expect(r.tornReads).toBe(0);
     for (const reader of r.readers) expect(reader.stats.acquisitions).toBe(ITERATIONS);
+    expect(r.contended + r.parks).toBeGreaterThan(0);
+  }, LONG);
+
+  it(`robust rwlock, readers beside writers: 2 + 2 × ${ITERATIONS}, every read hold listed and cleared, nothing seen or lost`, async () => {
+    const r = await runLockTorture({ kind: 'rwlock', workers: 2, readers: 2, iterations: ITERATIONS, robust: true });
+    expect(r.lostUpdates).toBe(0);
+    expect(r.canaryTrips).toBe(0);
+    expect(r.readerCanaryTrips).toBe(0);
+    expect(r.tornReads).toBe(0);
+    for (const reader of r.readers) expect(reader.stats.acquisitions).toBe(ITERATIONS);
+    expect(r.contended + r.parks).toBeGreaterThan(0);
   }, LONG);
 
   it('negative control for readers: without the lock, readers see writers inside and torn records', async () => {
@@ -83,6 +111,8 @@ describe('seqlock consistency', () => {
     const honouring = r.readers.filter((x) => x.mode !== 'ignore');
     for (const reader of honouring) expect(reader.brokenAccepted).toBe(0);
     expect(r.brokenAccepted).toBe(0);
+    // Evidence: writes overlapped the honouring readers' passes.
+    expect(r.retriesHonouring).toBeGreaterThan(0);
     console.info(`seqlock: ${r.writes} writes; retries ${r.readers.map((x) => x.attempts - x.accepted).join('/')}; ignoring reader saw ${r.brokenSeenIgnoring} broken snapshots`);
     // Negative control in the same run, under the same writer: without readRetry, tears get through.
     expect(r.brokenSeenIgnoring).toBeGreaterThan(0);
@@ -92,6 +122,54 @@ describe('seqlock consistency', () => {
     const r = await runSeqlockConsistency({ readers: ['ignore'], reads: READS });
     console.info(`seqlock, ignoring reader alone: ${r.brokenSeenIgnoring} broken snapshots in ${READS} reads`);
     expect(r.brokenSeenIgnoring).toBeGreaterThan(0);
+  }, LONG);
+});
+
+describe('seqlock writeBegin race (issue 8)', () => {
+  it('an unserialised second writeBegin never makes the sequence even mid-write; control: the old add-then-undo does', async () => {
+    // Each refused writeBegin throws, which is slow; the observer's 3 s bound may end the run first.
+    const r = await runSeqBeginRace({ iterations: 100_000 });
+    expect(r.calls).toBeGreaterThan(10_000);
+    expect(r.refused).toBe(r.calls);
+    expect(r.whileHammering).toBeGreaterThan(0);
+    expect(r.evenSeen).toBe(0);
+    expect(r.finalSequence).toBe(1);
+    const control = await runSeqBeginRace({ legacy: true });
+    console.info(`writeBegin race: 0 even in ${r.whileHammering} samples; legacy control saw ${control.evenSeen} in ${control.whileHammering}`);
+    expect(control.whileHammering).toBeGreaterThan(0);
+    expect(control.evenSeen).toBeGreaterThan(0);
+  }, LONG);
+});
+
+describe('reader crash torture (robust RwLock, issue 9)', () => {
+  it('readers killed at random moments never stall the writers, never let one in beside a reader, and leak no hold', async () => {
+    // Each run must be clean; at least one of at most three must show a kill inside a read hold
+    // (a takeover): that is the evidence that the reclaim path ran under real races.
+    let takeovers = 0;
+    for (let run = 0; run < 3 && takeovers === 0; run++) {
+      const r = await runReaderCrashTorture({ writers: 2, readers: 4, kills: 3, runMs: 1000 });
+      console.info(`reader crash torture (seed ${r.seed}): killed at ${r.killed.map((k) => k.atMs).join('/')} ms; ${r.takeovers} takeover(s); ` +
+        `${r.writerSections} write and ${r.readerSections} read sections`);
+      expect(r.killed).toHaveLength(3);
+      expect(r.writerOutcomes).toEqual(['ok', 'ok']);
+      expect(r.canaryTrips).toBe(0);
+      expect(r.readerCanaryTrips).toBe(0);
+      expect(r.tornReads).toBe(0);
+      expect(r.tornRecord).toBe(false);
+      expect(r.finalWord).toBe(0);
+      expect(r.deadAfterRecovery).toBe(0);
+      expect(r.writerSections).toBeGreaterThan(0);
+      expect(r.contended + r.parks).toBeGreaterThan(0);
+      takeovers += r.takeovers;
+    }
+    expect(takeovers).toBeGreaterThan(0);
+  }, LONG);
+
+  it('negative control: the same run without the registry — a killed reader\'s hold stalls the writers', async () => {
+    // Readers spend most of their time inside their read hold, so a kill nearly always leaves one behind.
+    const r = await runReaderCrashTorture({ writers: 2, readers: 4, kills: 3, runMs: 1000, robust: false, lockTimeoutMs: 300 });
+    expect(r.writerOutcomes).toContain('LockTimeoutError');
+    expect(r.finalWord & ((1 << 27) - 1)).toBeGreaterThan(0);
   }, LONG);
 });
 

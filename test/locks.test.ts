@@ -35,12 +35,15 @@ const OWNER_WORD_LOCKS = [
 ] as const;
 
 describe('owner ids', () => {
-  it('default to threadId + 1 and can be overridden within [1, 2^28 - 1]', () => {
+  it('default to threadId + 1 and can be overridden within [1, 2^27 - 1]', () => {
     expect(ME).toBe(ownerIdOfThread(0));
     expect(() => setOwnerId(0)).toThrow(ConfigError);
     expect(() => setOwnerId(0)).toThrow(`owner id: must be an integer in [1, ${MAX_OWNER_ID}], got 0`);
     expect(() => setOwnerId(MAX_OWNER_ID + 1)).toThrow(/owner id/);
     expect(() => setOwnerId(1.5)).toThrow(/owner id/);
+    // 27 bits: the lock words keep their robust-lock flags above the owner id.
+    expect(MAX_OWNER_ID).toBe(2 ** 27 - 1);
+    expect(() => setOwnerId(2 ** 27)).toThrow(`owner id: must be an integer in [1, ${2 ** 27 - 1}], got ${2 ** 27}`);
     setOwnerId(MAX_OWNER_ID);
     expect(currentOwnerId()).toBe(MAX_OWNER_ID);
   });
@@ -163,7 +166,7 @@ for (const [name, Lock] of OWNER_WORD_LOCKS) {
       }
       expect(l.tryLock()).toBe(true);
       l.unlock();
-      expect(stats.toJSON()).toEqual({ acquisitions: 6, contended: 0, spins: 0, parks: 0, readRetries: 0, lockedReads: 0 });
+      expect(stats.toJSON()).toEqual({ acquisitions: 6, contended: 0, spins: 0, parks: 0, readRetries: 0, lockedReads: 0, takeovers: 0 });
       // Another thread has its own lock object over the same word (and its own stats).
       const theirs = new Lock(l.i32, 0);
       as(OTHER, () => theirs.lock());

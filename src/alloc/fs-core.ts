@@ -29,7 +29,7 @@ import { MEMBER_COUNTERS, type MemberCounter } from './counters.js';
 import { Dev64 } from './device.js';
 import { INTENT_F64, INTENT_WORDS, type IntentView } from './intents.js';
 import type { RaceHook } from './race-points.js';
-import { repairFreelistHolder, repairRecordHolder } from './recovery.js';
+import { RECORD_LOCK_DOMAIN, repairFreelistHolder, repairRecordHolder } from './recovery.js';
 import type { AllocAttempt } from './alloc-publish.js';
 import { newCommitArgs, type CommitArgs } from './commit.js';
 
@@ -57,7 +57,6 @@ export class DetachedError extends Error {
   }
 }
 
-type LockResult = string | void;
 
 export class FsCore {
   readonly config: FilesystemConfig;
@@ -129,7 +128,7 @@ export class FsCore {
     this.errorLog = new ErrorLog(region.i32('errors'), this.dev64, config.errorLogSize);
     this.counters = new CounterBlocks(region.f64('counters'), MEMBER_COUNTERS, config.maxThreads);
     this.ctr = this.counters.raw;
-    this.recordLocks = new RwLockArray(this.records, Rec.lock, RECORD_WORDS, config.buckets, { name: 'bucket record lock', registry: this.registry, domain: 1 } as never);
+    this.recordLocks = new RwLockArray(this.records, Rec.lock, RECORD_WORDS, config.buckets, { name: 'bucket record lock', registry: this.registry, domain: RECORD_LOCK_DOMAIN });
     this.intentI32 = region.i32('intents');
     this.intentF64 = new Float64Array(this.intentI32.buffer, this.intentI32.byteOffset, this.intentI32.length >>> 1);
     this.member = member;
@@ -180,10 +179,9 @@ export class FsCore {
   /** Takes bucket b's record lock for write. A dead holder is taken over and its update finished. */
   lockRecordWrite(b: number): void {
     if (this.faults !== null && this.injected()) throw this.injectedTimeout(`bucket record lock[${b}]`);
-    const r = this.recordLocks.writeLock(b, this.timeout) as LockResult;
-    if (r === 'owner-died') {
+    if (this.recordLocks.writeLock(b, this.timeout) === 'owner-died') {
       repairRecordHolder(this, b);
-      (this.recordLocks as unknown as { markConsistent(k: number): void }).markConsistent(b);
+      this.recordLocks.markConsistent(b);
     }
   }
 
@@ -194,6 +192,8 @@ export class FsCore {
   /** Read-locks bucket b's record if that can be done at once (never waits: a busy record is being updated). */
   tryLockRecordRead(b: number): boolean {
     if (this.faults !== null && this.injected()) return false;
+    // A thread with several views lists its read holds under the member of the view that takes them.
+    if (this.registry.selfMember !== this.member) this.registry.useMember(this.member);
     return this.recordLocks.tryReadLock(b);
   }
 
@@ -204,10 +204,9 @@ export class FsCore {
   /** Takes the freelist lock. A dead holder is taken over and its update finished. */
   lockFreelist(): void {
     if (this.faults !== null && this.injected()) throw this.injectedTimeout('open-bucket freelist lock');
-    const r = this.open.lock.lock(this.timeout) as LockResult;
-    if (r === 'owner-died') {
+    if (this.open.lock.lock(this.timeout) === 'owner-died') {
       repairFreelistHolder(this);
-      (this.open.lock as unknown as { markConsistent(): void }).markConsistent();
+      this.open.lock.markConsistent();
     }
   }
 

@@ -315,8 +315,9 @@ export function fsck(fs: Filesystem, options: FsckOptions = {}): FsckReport {
       if (core.recordLocks.writer(b) === owner) report('lock_held_by_dead', b, `bucket ${b}'s record lock is held for write by dead member ${m} (owner ${owner})`);
     }
     if (core.open.lock.owner() === owner) report('lock_held_by_dead', -1, `the open-bucket freelist lock is held by dead member ${m} (owner ${owner})`);
-    const holds = (reg as unknown as { readHoldsOf?: (member: number) => { domain: number; index: number }[] }).readHoldsOf?.(m) ?? [];
-    for (const h of holds) report('lock_held_by_dead', -1, `dead member ${m} still holds read lock ${h.index} (domain ${h.domain})`);
+    for (const h of reg.readHoldsOf(m)) {
+      report('lock_held_by_dead', h.index, `bucket ${h.index}'s record lock is read-held by dead member ${m} (owner ${owner}; domain ${h.domain})`);
+    }
   }
 
   // Usage: the members' shares must add up to the device, and agree with a recount.

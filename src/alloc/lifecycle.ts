@@ -50,6 +50,7 @@ export function createFilesystem(options?: FilesystemOptions): Filesystem {
   BEHAVIOUR.forEach((b, i) => Atomics.store(dev, Dev.behaviour + i, b.code(config)));
   // Every bucket starts free, counted in member 0's share of the usage (shares are summed).
   region.f64('counters')[usageBuckets(DataType.free)] = config.buckets;
+  ThreadRegistry.init(region.i32('registry'), 0, config.maxThreads);
   const registry = new ThreadRegistry(region.i32('registry'), 0, config.maxThreads);
   const member = join(registry, config.maxThreads);
   return new Filesystem(new FsCore(region, config, member, member));

@@ -80,7 +80,7 @@ export class OpenBuckets {
     this.count = count;
     this.usable = count - 1;
     this.mask = heads.length - 1;
-    this.lock = new Mutex(dev, Dev.freelistLock, { name: 'open-bucket freelist lock', ...(registry ? { registry } : {}) } as never);
+    this.lock = new Mutex(dev, Dev.freelistLock, { name: 'open-bucket freelist lock', ...(registry ? { registry } : {}) });
   }
 
   /** Puts every slot but 0 on the freelist. Creation only. */

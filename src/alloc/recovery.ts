@@ -27,7 +27,6 @@
  * among them is tallied by the oracle like any other).
  */
 import type { FsCore } from './fs-core.js';
-import { RECORD_WORDS, Rec } from './bucket-table.js';
 import { SLOT_WORDS, Slot } from './open-buckets.js';
 import { I, IntentKind, applyCounterTargets, clearIntent, intentKind, type IntentView } from './intents.js';
 import { applyRecordUpdate } from './record-update.js';
@@ -120,7 +119,9 @@ export function recoverMember(core: FsCore, m: number): RecoveryReport | null {
     report.finished = { kind: kind === IntentKind.publish ? 'publish' : 'unpin', bucket: null };
   }
 
-  // 2. Locks it still holds: taking each over (and finding nothing to finish) releases it.
+  // 2. Locks it still holds: taking each over (and finding nothing to finish) releases it. The
+  // registry lists read holds, not exclusive ones: those are found by the owner in the lock word,
+  // and must be released before the member is freed (a word naming a freed owner looks alive).
   const n = core.config.buckets;
   for (let b = 0; b < n; b++) {
     if (core.recordLocks.writer(b) !== deadOwner) continue;
@@ -128,11 +129,10 @@ export function recoverMember(core: FsCore, m: number): RecoveryReport | null {
     core.unlockRecordWrite(b);
     report.locksReleased++;
   }
-  for (const hold of readHoldsOf(core, m)) {
-    core.lockRecordWrite(hold);
-    core.unlockRecordWrite(hold);
-    report.readHoldsReleased++;
-  }
+  report.readHoldsReleased = core.recordLocks.recoverReadHolds(m, (b, result) => {
+    // Its write lock was dead too (another thread died updating it): finish that update.
+    if (result === 'owner-died') repairRecordHolder(core, b);
+  }, core.timeout).length;
   if (core.open.lock.owner() === deadOwner) {
     core.lockFreelist();
     core.unlockFreelist();
@@ -163,17 +163,5 @@ export function recoverMember(core: FsCore, m: number): RecoveryReport | null {
   return report;
 }
 
-/** Buckets whose record lock member m still lists as read-held (the robust read-hold list). */
-function readHoldsOf(core: FsCore, m: number): number[] {
-  const reg = core.registry as unknown as { readHoldsOf?: (member: number) => { domain: number; index: number }[] };
-  if (typeof reg.readHoldsOf !== 'function') return [];
-  return reg.readHoldsOf(m).filter((h) => h.domain === RECORD_LOCK_DOMAIN).map((h) => recordOfLockWord(h.index));
-}
-
 /** The robust-lock domain of the record locks (distinct from any other RwLockArray on the registry). */
 export const RECORD_LOCK_DOMAIN = 1;
-
-/** A record lock's word index (as listed in a read-hold entry) → its bucket. */
-function recordOfLockWord(index: number): number {
-  return Math.floor((index - Rec.lock) / RECORD_WORDS);
-}

@@ -10,9 +10,12 @@
  *   rwlock        1 word   RwLock word, taken for write (see ../locks/rwlock.ts)
  *   seqlock       2 words  [index] sequence, [index+1] writer SpinLock; taken with writeLock
  *   busted        1 word   never touched
+ *
+ * With a ThreadRegistry (robust torture runs) every real lock is built robust; the busted lock has
+ * nothing to be robust about.
  */
 import { checkSharedWords } from '../shared/validate.js';
-import { type LockStats, Mutex, RwLock, SeqLock, SpinLock } from '../locks/index.js';
+import { type LockResult, type LockStats, Mutex, RwLock, SeqLock, SpinLock, type ThreadRegistry } from '../locks/index.js';
 
 export const LOCK_KINDS = ['spin', 'mutex', 'seqlock', 'rwlock', 'busted'] as const;
 export type LockKind = (typeof LOCK_KINDS)[number];
@@ -21,8 +24,10 @@ export const REAL_LOCK_KINDS = ['spin', 'mutex', 'seqlock', 'rwlock'] as const s
 
 /** The exclusive side of each lock kind, as the torture loop uses it. */
 export interface TortureLock {
-  lock(timeoutMs?: number): void;
+  lock(timeoutMs?: number): LockResult;
   unlock(): void;
+  /** After lock() answered 'owner-died' (robust locks only). */
+  markConsistent(): void;
   /** Owner id recorded in the lock word (0 when free or unknown). */
   owner(): number;
 }
@@ -37,8 +42,9 @@ export class BustedLock implements TortureLock {
   constructor(i32: Int32Array, index: number) {
     checkSharedWords('BustedLock', i32, index, 1);
   }
-  lock(): void {}
+  lock(): LockResult { return 'acquired'; }
   unlock(): void {}
+  markConsistent(): void {}
   owner(): number { return 0; }
 }
 
@@ -46,21 +52,23 @@ export class BustedLock implements TortureLock {
 class SeqWriterLock implements TortureLock {
   private readonly seq: SeqLock;
   constructor(seq: SeqLock) { this.seq = seq; }
-  lock(timeoutMs = Infinity): void { this.seq.writeLock(timeoutMs); }
+  lock(timeoutMs = Infinity): LockResult { return this.seq.writeLock(timeoutMs); }
   unlock(): void { this.seq.writeUnlock(); }
+  markConsistent(): void { this.seq.markConsistent(); }
   owner(): number { return this.seq.writer.owner(); }
 }
 
 class RwWriteLock implements TortureLock {
   private readonly rw: RwLock;
   constructor(rw: RwLock) { this.rw = rw; }
-  lock(timeoutMs = Infinity): void { this.rw.writeLock(timeoutMs); }
+  lock(timeoutMs = Infinity): LockResult { return this.rw.writeLock(timeoutMs); }
   unlock(): void { this.rw.writeUnlock(); }
+  markConsistent(): void { this.rw.markConsistent(); }
   owner(): number { return this.rw.writer(); }
 }
 
-export function makeTortureLock(kind: LockKind, i32: Int32Array, index: number, stats?: LockStats): TortureLock {
-  const options = stats ? { stats } : {};
+export function makeTortureLock(kind: LockKind, i32: Int32Array, index: number, stats?: LockStats, registry?: ThreadRegistry): TortureLock {
+  const options = { ...(stats ? { stats } : {}), ...(registry ? { registry } : {}) };
   switch (kind) {
     case 'spin': return new SpinLock(i32, index, options);
     case 'mutex': return new Mutex(i32, index, options);

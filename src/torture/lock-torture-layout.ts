@@ -1,12 +1,14 @@
 /**
  * Shared memory of a lock torture run: what the runner creates and every torture worker attaches.
  *
- * Region kind "lock-torture", version 1; every section starts on its own 64-byte line:
+ * Region kind "lock-torture", version 2; every section starts on its own 64-byte line:
  *
  *   control   i32 × 16
  *     [0..2]   StartBarrier (arrived, go, stop)
  *     [3]      readers done: seqlock readers that finished their reads (the writer stops at N)
- *     [4..15]  reserved, zero
+ *     [4]      hammer: writeBegin race runs: 0 not started, 1 hammering, 2 done
+ *     [5]      stop: time-boxed loops (the reader crash torture, the race's control) end when it is 1
+ *     [6..15]  reserved, zero
  *   lock      i32 × LOCK_WORDS (2)  the lock under test: as many words as the largest lock kind needs
  *                            (see lock-kinds.ts); alone on its line so waiters polling it do not slow
  *                            down the data they are waiting for
@@ -22,17 +24,22 @@
  *              the negative control must see) become rare
  *   progress  f64 × counterWords(PROGRESS_NAMES, workers)  one padded block per worker (counters.ts),
  *              written only by that worker, read by the watchdog to say where each worker was
+ *   registry  i32 × ThreadRegistry.words(workers)  robust runs: every worker joins it and the locks
+ *              are built with it; the runner reports killed workers dead in it (unused otherwise)
  */
 import { counterWords } from '../shared/counters.js';
+import { ThreadRegistry } from '../locks/thread-registry.js';
 import type { RegionHandle, RegionSpec } from '../shared/region.js';
 import { LOCK_KINDS, lockWords } from './lock-kinds.js';
 
 export const LOCK_TORTURE_KIND = 'lock-torture';
-export const LOCK_TORTURE_VERSION = 1;
+export const LOCK_TORTURE_VERSION = 2;
 
 export const CONTROL_WORDS = 16;
 export const BARRIER_AT = 0;
 export const READERS_DONE = 3;
+export const HAMMER = 4;
+export const STOP = 5;
 
 /** Words of the lock section: room for the largest lock kind. */
 export const LOCK_WORDS = Math.max(...LOCK_KINDS.map(lockWords));
@@ -68,6 +75,7 @@ export function lockTortureSpec(workers: number, recordWords: number): RegionSpe
       { name: 'lock', type: 'i32', length: LOCK_WORDS },
       { name: 'data', type: 'i32', length: 1 + recordWords * SEQ_STRIDE },
       { name: 'progress', type: 'f64', length: counterWords(PROGRESS_NAMES.length, workers) },
+      { name: 'registry', type: 'i32', length: ThreadRegistry.words(workers) },
     ],
   };
 }
@@ -79,6 +87,8 @@ export interface TortureWorkerData {
   recordWords: number;
   /** This worker's slot (progress block). */
   index: number;
+  /** Join the registry and build every lock with it. */
+  robust: boolean;
 }
 
 /**

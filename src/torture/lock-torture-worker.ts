@@ -11,10 +11,12 @@ import { attachRegion } from '../shared/region.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { CounterBlocks } from '../shared/counters.js';
 import { exposeToParent } from '../shared/worker-pool.js';
-import { LockStats, LockTimeoutError, RwLock, SeqLock, cpuRelax, currentOwnerId } from '../locks/index.js';
+import {
+  LockStats, LockTimeoutError, RwLock, SeqCount, SeqLock, ThreadRegistry, cpuRelax, currentOwnerId,
+} from '../locks/index.js';
 import { type LockKind, makeTortureLock } from './lock-kinds.js';
 import {
-  BARRIER_AT, CANARY, LOCK_TORTURE_KIND, LOCK_TORTURE_VERSION, PROGRESS_NAMES, Phase, READERS_DONE, RECORD_AT, SEQ_STRIDE,
+  BARRIER_AT, CANARY, HAMMER, LOCK_TORTURE_KIND, LOCK_TORTURE_VERSION, PROGRESS_NAMES, Phase, READERS_DONE, RECORD_AT, SEQ_STRIDE, STOP,
   type TortureWorkerData, epochMs, lockTortureSpec, seqRecordWord, seqSnapshotConsistent,
 } from './lock-torture-layout.js';
 
@@ -35,6 +37,10 @@ const PROGRESS = mine + progress.offsetOf('progress');
 const TRIPS = mine + progress.offsetOf('canaryTrips');
 const BROKEN = mine + progress.offsetOf('broken');
 const barrier = new StartBarrier(control, BARRIER_AT);
+/** Robust runs: this worker's registry, joined at start-up, which every lock is built with. */
+const registry = data.robust ? new ThreadRegistry(region.i32('registry'), 0, data.workers) : null;
+if (registry !== null && registry.join() < 0) throw new Error(`worker ${data.index}: the torture's registry is full`);
+const robust = registry !== null ? { registry } : {};
 P[PHASE] = Phase.attached;
 
 /**
@@ -75,6 +81,14 @@ export interface RwReaderResult {
   tornReads: number;
   startedAt: number;
   endedAt: number;
+  stats: Record<string, number>;
+}
+
+export interface CrashWriterResult {
+  sections: number;
+  canaryTrips: number;
+  /** Acquisitions answered 'owner-died': a dead reader's hold was in the count and was released. */
+  takeovers: number;
   stats: Record<string, number>;
 }
 
@@ -122,7 +136,7 @@ const api = {
   exclusion(kind: LockKind, iterations: number, barrierTimeoutMs: number): ExclusionResult {
     return phase(() => {
       const stats = new LockStats();
-      const lock = makeTortureLock(kind, lockWords, 0, stats);
+      const lock = makeTortureLock(kind, lockWords, 0, stats, registry ?? undefined);
       const n = data.recordWords;
       const scratch = new Int32Array(n);
       const me = currentOwnerId();
@@ -154,7 +168,7 @@ const api = {
   rwReader(kind: 'rwlock' | 'busted', iterations: number, barrierTimeoutMs: number): RwReaderResult {
     return phase(() => {
       const stats = new LockStats();
-      const rw = kind === 'rwlock' ? new RwLock(lockWords, 0, { stats }) : null;
+      const rw = kind === 'rwlock' ? new RwLock(lockWords, 0, { stats, ...robust }) : null;
       const n = data.recordWords;
       let trips = 0;
       let torn = 0;
@@ -279,6 +293,161 @@ const api = {
       P[BROKEN] = brokenAccepted + brokenSeen;
       setPhase(Phase.done);
       return { mode, accepted, attempts, brokenAccepted, brokenSeen, stats: stats.toJSON(), startedAt, endedAt };
+    });
+  },
+
+  /**
+   * Reader crash torture, writer side: until the runner says stop, take the robust RwLock for write
+   * and update the record under the canary. A reclaim of a killed reader's hold answers 'owner-died';
+   * readers write nothing, so the record is whole and the writer marks it consistent at once.
+   * `lockTimeoutMs` bounds every wait: in the negative control (no registry) a dead reader's hold
+   * makes this throw LockTimeoutError, which is what the control must see. `pause` relax iterations
+   * after each section leave the readers room: without them the writers hold the lock nearly all the
+   * time, and a killed reader is nearly always one that was waiting, not holding.
+   */
+  crashWriter(lockTimeoutMs: number, pause: number, barrierTimeoutMs: number): CrashWriterResult {
+    return phase(() => {
+      const stats = new LockStats();
+      const rw = new RwLock(lockWords, 0, { stats, ...robust });
+      const n = data.recordWords;
+      const me = currentOwnerId();
+      let sections = 0;
+      let trips = 0;
+      let takeovers = 0;
+      waitForGo(barrierTimeoutMs);
+      while (Atomics.load(control, STOP) === 0) {
+        if (rw.writeLock(lockTimeoutMs) === 'owner-died') {
+          takeovers++;
+          rw.markConsistent();
+        }
+        if (words[CANARY] !== 0) trips++;
+        words[CANARY] = me;
+        for (let k = 0; k < n; k++) words[RECORD_AT + k] = (words[RECORD_AT + k]! + 1) | 0;
+        words[CANARY] = 0;
+        rw.writeUnlock();
+        cpuRelax(pause);
+        sections++;
+        if ((sections & 255) === 0) P[PROGRESS] = sections;
+      }
+      P[PROGRESS] = sections;
+      setPhase(Phase.done);
+      return { sections, canaryTrips: trips, takeovers, stats: stats.toJSON() };
+    });
+  },
+
+  /**
+   * Reader crash torture, reader side: until stop (or until the runner kills it, at a random moment),
+   * take the lock for read and check that no writer is inside and the record is whole, relaxing
+   * `work` iterations inside the section and `rest` outside: with rest ≪ work a killed reader has
+   * most likely died holding its read lock, the case the negative control must see.
+   */
+  crashReader(lockTimeoutMs: number, work: number, rest: number, barrierTimeoutMs: number): RwReaderResult {
+    return phase(() => {
+      const stats = new LockStats();
+      const rw = new RwLock(lockWords, 0, { stats, ...robust });
+      const n = data.recordWords;
+      let trips = 0;
+      let torn = 0;
+      let sections = 0;
+      waitForGo(barrierTimeoutMs);
+      const startedAt = epochMs();
+      while (Atomics.load(control, STOP) === 0) {
+        rw.readLock(lockTimeoutMs);
+        if (words[CANARY] !== 0) trips++;
+        const first = words[RECORD_AT]!;
+        cpuRelax(work);
+        for (let k = 1; k < n; k++) {
+          if (words[RECORD_AT + k] !== first) {
+            torn++;
+            break;
+          }
+        }
+        rw.readUnlock();
+        cpuRelax(rest);
+        sections++;
+        if ((sections & 255) === 0) P[PROGRESS] = sections;
+      }
+      P[PROGRESS] = sections;
+      setPhase(Phase.done);
+      return { canaryTrips: trips, tornReads: torn, startedAt, endedAt: epochMs(), stats: stats.toJSON() };
+    });
+  },
+
+  /**
+   * writeBegin race, the second writer: the runner has begun a write (the sequence is odd) and never
+   * ends it; this hammers writeBegin without the writer lock. `legacy` is the negative control: the
+   * old add-then-undo misuse check, which makes the sequence even for a moment. Runs `iterations`
+   * calls, or (legacy) until the sampler saw an even value and said stop.
+   */
+  seqBeginHammer(legacy: boolean, iterations: number, barrierTimeoutMs: number): { calls: number; refused: number } {
+    return phase(() => {
+      const seq = new SeqCount(lockWords, 0);
+      let calls = 0;
+      let refused = 0;
+      waitForGo(barrierTimeoutMs);
+      Atomics.store(control, HAMMER, 1);
+      try {
+        while (calls < iterations && Atomics.load(control, STOP) === 0) {
+          calls++;
+          if (legacy) {
+            const before = Atomics.add(lockWords, 0, 1);
+            if ((before & 1) !== 0) {
+              Atomics.sub(lockWords, 0, 1);
+              refused++;
+            }
+          } else {
+            try {
+              seq.writeBegin();
+            } catch {
+              refused++;
+            }
+          }
+          if ((calls & 1023) === 0) P[PROGRESS] = calls;
+        }
+      } finally {
+        Atomics.store(control, HAMMER, 2);
+      }
+      P[PROGRESS] = calls;
+      setPhase(Phase.done);
+      return { calls, refused };
+    });
+  },
+
+  /**
+   * writeBegin race, the observer: samples the sequence while the hammer runs and counts the even
+   * values it saw (each one is a moment a reader would have accepted a torn record). Says stop at
+   * the first even value in the control, so the control does not run longer than it must.
+   */
+  seqBeginSample(maxMs: number, barrierTimeoutMs: number): { samples: number; whileHammering: number; evenSeen: number } {
+    return phase(() => {
+      let samples = 0;
+      let during = 0;
+      let even = 0;
+      waitForGo(barrierTimeoutMs);
+      const deadline = performance.now() + maxMs;
+      for (;;) {
+        const h = Atomics.load(control, HAMMER);
+        const v = Atomics.load(lockWords, 0);
+        samples++;
+        if (h === 1) {
+          during++;
+          if ((v & 1) === 0) {
+            even++;
+            Atomics.store(control, STOP, 1);
+          }
+        } else if (h === 2) {
+          break;
+        }
+        if ((samples & 65535) === 0) {
+          P[PROGRESS] = samples >>> 16;
+          if (performance.now() > deadline) {
+            Atomics.store(control, STOP, 1);
+            break;
+          }
+        }
+      }
+      setPhase(Phase.done);
+      return { samples, whileHammering: during, evenSeen: even };
     });
   },
 

@@ -11,6 +11,15 @@
  *                           that ignore readRetry: many)
  *   runDeadOwner            a worker dies holding the lock; the others' bounded lock() must fail fast
  *                           with a LockTimeoutError that names the dead owner
+ *   runReaderCrashTorture   robust RwLock: readers are killed at random moments (inside their read
+ *                           holds, between the list entry and the count, anywhere) while writers run;
+ *                           the writers must never stall and no reader may ever see a writer inside
+ *   runSeqBeginRace         a second, unserialised seqlock writer hammers writeBegin while a write is
+ *                           in progress; an observer must never see the sequence even (the old
+ *                           add-then-undo check is the negative control)
+ *
+ * A clean run proves something only if the workers overlapped, so runs report the contention they
+ * met (contended acquisitions, parks, read retries) for the tests to require.
  *
  * Every run starts its workers behind a StartBarrier, is watched by a watchdog that terminates the
  * workers and reports each one's phase and progress on a stall, and terminates every worker in a
@@ -20,14 +29,16 @@ import { createRegion, type Region } from '../shared/region.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { CounterBlocks } from '../shared/counters.js';
 import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
-import { ConfigError, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
+import { ConfigError, checkBool, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
 import { ownerIdOfThread } from '../locks/common.js';
+import { RwLock, ThreadRegistry } from '../locks/index.js';
 import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, type TortureLock, makeTortureLock } from './lock-kinds.js';
 import {
-  BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, type ProgressName, seqRecordWord, type TortureWorkerData, lockTortureSpec,
+  BARRIER_AT, PHASE_NAMES, PROGRESS_NAMES, RECORD_AT, SEQ_STRIDE, STOP, type ProgressName, seqRecordWord, type TortureWorkerData,
+  lockTortureSpec,
 } from './lock-torture-layout.js';
 import type {
-  ExclusionResult, LockAttempt, LockTortureApi, RwReaderResult, SeqReaderMode, SeqReaderResult, SeqWriterResult,
+  CrashWriterResult, ExclusionResult, LockAttempt, LockTortureApi, RwReaderResult, SeqReaderMode, SeqReaderResult, SeqWriterResult,
 } from './lock-torture-worker.js';
 
 export { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind } from './lock-kinds.js';
@@ -99,12 +110,13 @@ class Harness {
     this.threadIds = Array.from({ length: workers }, (_, i) => pool.threadId(i));
   }
 
-  static async start(what: string, kind: LockKind, workers: number, recordWords: number, options: Common): Promise<Harness> {
+  static async start(what: string, kind: LockKind, workers: number, recordWords: number, options: Common, robust = false): Promise<Harness> {
     const region = createRegion(lockTortureSpec(workers, recordWords));
+    ThreadRegistry.init(region.i32('registry'), 0, workers);
     const pool = await WorkerPool.start<LockTortureApi>({
       url: workerUrl(options),
       count: workers,
-      workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index }),
+      workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index, robust }),
     });
     return new Harness(what, kind, region, pool, workers);
   }
@@ -206,6 +218,8 @@ export interface LockTortureOptions extends Common {
    * canary is 0) and that the record is whole (its words agree).
    */
   readers?: number;
+  /** Build the locks robust: every worker joins a ThreadRegistry the locks are given. Default false. */
+  robust?: boolean;
 }
 
 export interface ReaderReport {
@@ -245,11 +259,21 @@ export interface LockTortureResult {
   /** Read sections that overlapped a writer (canary set) or saw a torn record, summed over readers. */
   readerCanaryTrips: number;
   tornReads: number;
+  /**
+   * Evidence that the workers overlapped, summed over every worker: acquisitions that did not
+   * succeed at the first attempt, and parks. Both 0 means nobody ever waited: no evidence.
+   */
+  contended: number;
+  parks: number;
+}
+
+function sumStat(stats: Record<string, number>[], key: string): number {
+  return stats.reduce((n, s) => n + (s[key] ?? 0), 0);
 }
 
 export async function runLockTorture(options: LockTortureOptions): Promise<LockTortureResult> {
   checkObject('options', options);
-  checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', 'readers', ...COMMON_KEYS]);
+  checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', 'readers', 'robust', ...COMMON_KEYS]);
   const kind = checkOneOf('kind', options.kind, LOCK_KINDS);
   const workers = checkInt('workers', options.workers ?? 2, 1, MAX_WORKERS);
   const iterations = checkInt('iterations', options.iterations ?? 1_000_000, 1, 100_000_000);
@@ -261,11 +285,12 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
   if (readers > 0 && kind !== 'rwlock' && kind !== 'busted') {
     throw new ConfigError('readers', `applies to kinds "rwlock" and "busted" only, got kind "${kind}"`);
   }
+  const robust = checkBool('robust', options.robust ?? false);
   const limits = commonDefaults(options, 120_000);
   const total = workers + readers;
 
-  const what = `lock torture (${kind}, ${workers} workers${readers > 0 ? ` + ${readers} readers` : ''} × ${iterations})`;
-  const h = await Harness.start(what, kind, total, recordWords, options);
+  const what = `lock torture (${kind}${robust ? ', robust' : ''}, ${workers} workers${readers > 0 ? ` + ${readers} readers` : ''} × ${iterations})`;
+  const h = await Harness.start(what, kind, total, recordWords, options, robust);
   try {
     const all = await h.run<ExclusionResult | RwReaderResult>(total, (pool) => Array.from({ length: total }, (_, i) => (i < workers
       ? pool.call(i, (r) => r.exclusion(kind, iterations, 20_000), limits.timeoutMs + 30_000)
@@ -301,6 +326,8 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
       readers: readerResults,
       readerCanaryTrips: readerResults.reduce((n, r) => n + r.canaryTrips, 0),
       tornReads: readerResults.reduce((n, r) => n + r.tornReads, 0),
+      contended: sumStat(all.map((r) => r.stats), 'contended'),
+      parks: sumStat(all.map((r) => r.stats), 'parks'),
     };
   } finally {
     await h.close();
@@ -339,6 +366,11 @@ export interface SeqlockConsistencyResult {
   brokenAccepted: number;
   /** Broken snapshots seen by readers that ignore readRetry: the negative control, must be > 0. */
   brokenSeenIgnoring: number;
+  /**
+   * Passes that honouring readers threw away because a write overlapped them: the evidence that the
+   * writer and the readers ran at the same time (0 means they never overlapped: no evidence).
+   */
+  retriesHonouring: number;
   writerStats: Record<string, number>;
 }
 
@@ -376,6 +408,7 @@ export async function runSeqlockConsistency(options: SeqlockConsistencyOptions =
       readers: rs,
       brokenAccepted: rs.reduce((n, r) => n + r.brokenAccepted, 0),
       brokenSeenIgnoring: rs.reduce((n, r) => n + r.brokenSeen, 0),
+      retriesHonouring: rs.filter((r) => r.mode !== 'ignore').reduce((n, r) => n + (r.stats.readRetries ?? 0), 0),
       writerStats: w.stats,
     };
   } finally {
@@ -464,4 +497,211 @@ export async function runDeadOwner(options: DeadOwnerOptions): Promise<DeadOwner
     throw e;
   }
   return { ...result, allTerminated: await h.close() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader crash torture (robust RwLock)
+
+export interface ReaderCrashOptions extends Common {
+  /** Writers, [1, 8]; default 2. */
+  writers?: number;
+  /** Readers, [2, 16]; default 4. */
+  readers?: number;
+  /** Readers killed, at uniformly random moments of the run, [1, readers − 1]; default 3. */
+  kills?: number;
+  /** How long the writers and readers run, ms, [200, 60000]; default 1500. */
+  runMs?: number;
+  /** Every lock wait's bound, ms; default 5000. The negative control uses a short one. */
+  lockTimeoutMs?: number;
+  /** Build the lock with the registry; false is the negative control. Default true. */
+  robust?: boolean;
+  /** Seed of the kill schedule; default random (the result reports it). */
+  seed?: number;
+  /** cpuRelax iterations a reader spends inside its read section; default 256. */
+  readerWork?: number;
+  /** cpuRelax iterations a reader spends between its read sections; default 16. */
+  readerRest?: number;
+  /** cpuRelax iterations a writer idles after each section; default 2048. */
+  writerPause?: number;
+}
+
+export interface ReaderCrashResult {
+  robust: boolean;
+  seed: number;
+  /** Owner ids of the readers killed, in kill order, and when (ms after the start). */
+  killed: { worker: number; ownerId: number; atMs: number }[];
+  writerSections: number;
+  readerSections: number;
+  /** Writer acquisitions answered 'owner-died' (a killed reader's hold was in the count). */
+  takeovers: number;
+  /** Writers that found another writer inside, readers that found a writer inside or a torn record. */
+  canaryTrips: number;
+  readerCanaryTrips: number;
+  tornReads: number;
+  /** The record's words disagree at the end. */
+  tornRecord: boolean;
+  /** How each writer ended: 'ok', or the name of what it threw (the control expects LockTimeoutError). */
+  writerOutcomes: string[];
+  /** Lock word after the run and the recovery of every dead member: 0 means nothing leaked. */
+  finalWord: number;
+  /** Read holds the dead members still listed before recovery (entries, not necessarily counts). */
+  listedBeforeRecovery: number;
+  /** Members left dead or recovering after recovery. */
+  deadAfterRecovery: number;
+  contended: number;
+  parks: number;
+}
+
+/** A tiny seeded generator for the kill schedule (mulberry32). */
+function mulberry(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runReaderCrashTorture(options: ReaderCrashOptions = {}): Promise<ReaderCrashResult> {
+  checkObject('options', options);
+  checkKnownKeys('options', options, ['writers', 'readers', 'kills', 'runMs', 'lockTimeoutMs', 'robust', 'seed', 'readerWork', 'readerRest', 'writerPause', ...COMMON_KEYS]);
+  const readerRest = checkInt('readerRest', options.readerRest ?? 16, 0, 1_000_000);
+  const writerPause = checkInt('writerPause', options.writerPause ?? 2048, 0, 1_000_000);
+  const readerWork = checkInt('readerWork', options.readerWork ?? 256, 0, 1_000_000);
+  const writers = checkInt('writers', options.writers ?? 2, 1, 8);
+  const readers = checkInt('readers', options.readers ?? 4, 2, 16);
+  const kills = checkInt('kills', options.kills ?? 3, 1, readers - 1);
+  const runMs = checkInt('runMs', options.runMs ?? 1500, 200, 60_000);
+  const lockTimeoutMs = checkInt('lockTimeoutMs', options.lockTimeoutMs ?? 5000, 1, 600_000);
+  const robust = checkBool('robust', options.robust ?? true);
+  const seed = checkInt('seed', options.seed ?? Math.floor(Math.random() * 2 ** 31), 0, 2 ** 31 - 1);
+  const limits = commonDefaults(options, runMs + 30_000);
+  const total = writers + readers;
+  const recordWords = 4;
+
+  const h = await Harness.start(`reader crash torture (${robust ? 'robust' : 'no registry'}, seed ${seed})`, 'rwlock', total, recordWords, options, robust);
+  try {
+    const registry = new ThreadRegistry(h.region.i32('registry'), 0, total);
+    const control = h.region.i32('control');
+    const call = <R>(i: number, fn: (r: import('comlink').Remote<LockTortureApi>) => Promise<R>): Promise<R> => h.pool.call(i, fn, limits.timeoutMs);
+    const writerCalls = Array.from({ length: writers }, (_, i) => call(i, (r) => r.crashWriter(lockTimeoutMs, writerPause, 20_000)));
+    const readerCalls = Array.from({ length: readers }, (_, j) => call(writers + j, (r) => r.crashReader(lockTimeoutMs, readerWork, readerRest, 20_000)));
+    const settled = Promise.allSettled([...writerCalls, ...readerCalls]);
+    await h.barrier.releaseWhenArrived(total, 20_000, settled);
+    const started = performance.now();
+
+    // Kill schedule: uniform moments in the run, each a random reader still alive.
+    const random = mulberry(seed);
+    const moments = Array.from({ length: kills }, () => 50 + random() * (runMs - 100)).sort((x, y) => x - y);
+    const alive = Array.from({ length: readers }, (_, j) => writers + j);
+    const killed: ReaderCrashResult['killed'] = [];
+    for (const at of moments) {
+      const wait = at - (performance.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const victim = alive.splice(Math.floor(random() * alive.length), 1)[0]!;
+      const threadId = h.threadIds[victim]!;
+      await h.pool.kill(victim);
+      registry.markThreadDead(threadId);
+      killed.push({ worker: victim, ownerId: ownerIdOfThread(threadId), atMs: Math.round(performance.now() - started) });
+    }
+    const rest = runMs - (performance.now() - started);
+    if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+    Atomics.store(control, STOP, 1);
+    const outcomes = await h.watch(settled, limits.timeoutMs, limits.stallMs);
+
+    const writerResults = outcomes.slice(0, writers);
+    const readerResults = outcomes.slice(writers).filter((o, j) => !killed.some((k) => k.worker === writers + j));
+    const ok = <T>(o: PromiseSettledResult<T>): T | null => (o.status === 'fulfilled' ? o.value : null);
+    const wr = writerResults.map(ok).filter((x): x is CrashWriterResult => x !== null);
+    const rr = readerResults.map(ok).filter((x): x is RwReaderResult => x !== null);
+
+    // Recovery of the dead members' read holds, as an allocator's recoverer would do it.
+    const dead = registry.deadMembers();
+    const listedBeforeRecovery = dead.reduce((n, m) => n + registry.readHoldsOf(m).length, 0);
+    const lock = new RwLock(h.region.i32('lock'), 0, { registry });
+    if (robust) {
+      for (const m of dead) {
+        if (!registry.beginRecovery(m)) continue;
+        lock.recoverReadHolds(m, () => {}, 5_000);
+        registry.finishRecovery(m);
+      }
+    }
+    const words = h.region.i32('data');
+    const record = Array.from({ length: recordWords }, (_, k) => Atomics.load(words, RECORD_AT + k));
+    const stats = [...wr.map((r) => r.stats), ...rr.map((r) => r.stats)];
+    return {
+      robust,
+      seed,
+      killed,
+      writerSections: wr.reduce((n, r) => n + r.sections, 0),
+      readerSections: rr.reduce((n, r) => n + (r.stats.acquisitions ?? 0), 0),
+      takeovers: wr.reduce((n, r) => n + r.takeovers, 0),
+      canaryTrips: wr.reduce((n, r) => n + r.canaryTrips, 0),
+      readerCanaryTrips: rr.reduce((n, r) => n + r.canaryTrips, 0),
+      tornReads: rr.reduce((n, r) => n + r.tornReads, 0),
+      tornRecord: record.some((w) => w !== record[0]),
+      writerOutcomes: writerResults.map((o) => (o.status === 'fulfilled' ? 'ok' : errorName(o.reason))),
+      finalWord: Atomics.load(h.region.i32('lock'), 0),
+      listedBeforeRecovery,
+      deadAfterRecovery: registry.deadMembers().length,
+      contended: sumStat(stats, 'contended'),
+      parks: sumStat(stats, 'parks'),
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+/** The error's name; a worker's throw arrives wrapped, its name inside the message. */
+function errorName(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const inner = /\b(LockTimeoutError|LockNotRecoverableError|LockMisuseError)\b/.exec(e.message);
+  return inner?.[1] ?? e.name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// writeBegin race (issue 8)
+
+export interface SeqBeginRaceOptions extends Common {
+  /** The negative control: the second writer uses the old add-then-undo misuse check. */
+  legacy?: boolean;
+  /** writeBegin calls of the second writer, [1, 10^8]; default 100000 (or fewer, if maxMs ends the run). */
+  iterations?: number;
+  /** Longest the observer samples, ms; default 3000. */
+  maxMs?: number;
+}
+
+export interface SeqBeginRaceResult {
+  legacy: boolean;
+  calls: number;
+  refused: number;
+  samples: number;
+  /** Samples taken while the second writer was hammering: the evidence that the two overlapped. */
+  whileHammering: number;
+  /** Even sequences observed mid-write: moments at which a reader would accept a torn record. */
+  evenSeen: number;
+  /** Sequence after the run: the first write is still in progress, so it must still be odd. */
+  finalSequence: number;
+}
+
+export async function runSeqBeginRace(options: SeqBeginRaceOptions = {}): Promise<SeqBeginRaceResult> {
+  checkObject('options', options);
+  checkKnownKeys('options', options, ['legacy', 'iterations', 'maxMs', ...COMMON_KEYS]);
+  const legacy = checkBool('legacy', options.legacy ?? false);
+  const iterations = checkInt('iterations', options.iterations ?? 100_000, 1, 100_000_000);
+  const maxMs = checkInt('maxMs', options.maxMs ?? 3000, 10, 600_000);
+  const limits = commonDefaults(options, maxMs + 30_000);
+  const h = await Harness.start(`writeBegin race (${legacy ? 'legacy add/sub' : 'compareExchange'})`, 'seqlock', 2, 4, options);
+  try {
+    // The first writer (this thread) began a write and is "descheduled" for the whole run.
+    Atomics.store(h.region.i32('lock'), 0, 1);
+    const [hammer, sample] = await h.run<{ calls: number; refused: number } | { samples: number; whileHammering: number; evenSeen: number }>(2, (pool) => [
+      pool.call(0, (r) => r.seqBeginHammer(legacy, legacy ? 100_000_000 : iterations, 20_000), limits.timeoutMs),
+      pool.call(1, (r) => r.seqBeginSample(maxMs, 20_000), limits.timeoutMs),
+    ], limits) as [{ calls: number; refused: number }, { samples: number; whileHammering: number; evenSeen: number }];
+    return { legacy, ...hammer, ...sample, finalSequence: Atomics.load(h.region.i32('lock'), 0) };
+  } finally {
+    await h.close();
+  }
 }
