@@ -19,6 +19,7 @@ import { Rng } from '../shared/prng.js';
 import type { Filesystem, RecoveryReport } from '../alloc/filesystem.js';
 import { EXTENT_LIVE, Ext } from '../alloc/extents.js';
 import type { Journal } from './journal.js';
+import { IntentKind, intentKind } from '../alloc/intents.js';
 
 export interface CrashEvent {
   worker: number;
@@ -28,11 +29,38 @@ export interface CrashEvent {
   atMs: number;
   /** The operation the worker had in flight, and what became of it. */
   inFlight: { kind: string; outcome: 'happened' | 'did not happen' | 'decided at the end' | 'none' };
-  /** What recovery did; `insideUpdate` when the kill landed inside a locked update or held a lock. */
+  /** Where the kill landed, read before the death was reported (nobody had taken anything over yet). */
+  at: DeathSnapshot;
+  /** What recovery did (a survivor may have finished the update first, taking its lock over). */
   recovery: RecoveryReport | null;
-  insideUpdate: boolean;
   /** Milliseconds from the kill to the replacement running. */
   replacedInMs: number;
+}
+
+/** What a dead thread left: the update it was in (by its intent record) and the locks it held. */
+export interface DeathSnapshot {
+  /** 'record', 'publish' or 'unpin' when its intent record was published; null otherwise. */
+  update: 'record' | 'publish' | 'unpin' | null;
+  /** Locks it held (the freelist lock, record locks for write, record read holds). */
+  locksHeld: number;
+}
+
+/** Reads what the thread `threadId` left behind. Call after it stopped, before its death is reported. */
+export function deathSnapshot(fs: Filesystem, threadId: number): DeathSnapshot {
+  const reg = fs.registry;
+  const core = fs.core;
+  let update: DeathSnapshot['update'] = null;
+  let locksHeld = 0;
+  for (let m = 0; m < reg.members; m++) {
+    if (reg.state(m) !== 'alive' || reg.threadIdOf(m) !== threadId) continue;
+    const kind = intentKind(core.intentOf(m));
+    if (kind !== IntentKind.none) update = kind === IntentKind.record ? 'record' : kind === IntentKind.publish ? 'publish' : 'unpin';
+    const owner = reg.ownerOf(m);
+    if (core.open.lock.owner() === owner) locksHeld++;
+    for (let b = 0; b < fs.config.buckets; b++) if (core.recordLocks.writer(b) === owner) locksHeld++;
+    locksHeld += reg.readHoldsOf(m).length;
+  }
+  return { update, locksHeld };
 }
 
 /** Kill moments, uniform over the run's `durationMs`, sorted. */

@@ -25,7 +25,7 @@ import { raceRate, type Rate } from './rates.js';
 import type { FirstViolation, WorkloadResult } from './workload.js';
 import type { TortureWorkerApi } from './worker.js';
 import { Journal } from './journal.js';
-import { checkHistory, crashMoments, decideInFlight, type CrashEvent, type HistoryCheck, type IndeterminateWrite } from './crash.js';
+import { checkHistory, crashMoments, deathSnapshot, decideInFlight, type CrashEvent, type HistoryCheck, type IndeterminateWrite } from './crash.js';
 
 export type ScheduleKind = 'free' | 'random' | 'pct';
 export const SCHEDULES: readonly ScheduleKind[] = ['free', 'random', 'pct'];
@@ -370,6 +370,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
         const threadId = pool.threadId(victim.worker);
         await pool.kill(victim.worker);
         victim.killed = true;
+        const at = deathSnapshot(fs, threadId);
         const reports = reportDeath(threadId);
         const inFlight = decideInFlight(fs, journal, victim.worker, inFlightWrites);
         const recovery = reports[0] ?? null;
@@ -378,8 +379,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
         await setup(victim.worker);
         startRun(victim.worker, generation);
         crashEvents.push({
-          worker: victim.worker, generation: victim.generation, atMs: killedAt - t0, inFlight, recovery,
-          insideUpdate: recovery !== null && (recovery.finished !== null || recovery.locksReleased > 0 || recovery.readHoldsReleased > 0),
+          worker: victim.worker, generation: victim.generation, atMs: killedAt - t0, inFlight, at, recovery,
           replacedInMs: performance.now() - killedAt,
         });
       }
