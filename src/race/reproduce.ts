@@ -11,7 +11,7 @@
  * start on a fresh filesystem, so both scans meet bucket 0 first: K = 0.
  */
 import { StartBarrier } from '../shared/barrier.js';
-import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
+import { WorkerPool, compiledWorkerUrl, type WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { createFilesystem } from '../alloc/filesystem.js';
 import { normalizeConfig, type FilesystemOptions } from '../alloc/config.js';
 import type { FsckReport } from '../alloc/fsck.js';
@@ -29,6 +29,8 @@ export interface ReproduceOptions extends Pick<FilesystemOptions, 'allocator' | 
   sectors?: number;
   /** Bound on every wait: the run fails with a clear error instead of hanging. */
   timeoutMs?: number;
+  /** Flags and resource limits for the two workers (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
 export interface ReproduceResult {
@@ -48,7 +50,7 @@ export interface ReproduceResult {
 }
 
 export const TASK_NAMES = ['Task 1', 'Task 2'] as const;
-const KNOWN = ['allocator', 'fix', 'cursorFix', 'freelistLookup', 'dataTypes', 'sectors', 'timeoutMs'];
+const KNOWN = ['allocator', 'fix', 'cursorFix', 'freelistLookup', 'dataTypes', 'sectors', 'timeoutMs', 'workerOptions'];
 
 export async function reproduceReportedRace(options: ReproduceOptions = {}): Promise<ReproduceResult> {
   checkKnownKeys('options', options, KNOWN);
@@ -77,6 +79,7 @@ export async function reproduceReportedRace(options: ReproduceOptions = {}): Pro
   ]);
   const barrier = new Int32Array(new SharedArrayBuffer(StartBarrier.WORDS * 4));
   const pool = await WorkerPool.start<ReproduceWorkerApi>({
+    ...options.workerOptions,
     url: compiledWorkerUrl(import.meta.url, './reproduce-worker.js'),
     count: 2,
     workerData: () => null,

@@ -10,6 +10,7 @@ import { median, min, max } from 'simple-statistics';
 import { deriveSeed, randomSeed } from '../shared/prng.js';
 import { checkInt, checkNumber, ConfigError } from '../shared/validate.js';
 import type { DelayPolicy } from '../race/control.js';
+import type { WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { runTorture, defaultWorkers, type TortureOptions, type TortureResult } from './runner.js';
 import { formatRate, raceRate, type Rate } from './rates.js';
 import { count as fmt, percent as pct } from './format.js';
@@ -39,6 +40,8 @@ export interface DemoOptions {
   seed?: number;
   delay?: DelayPolicy | null;
   buckets?: number;
+  /** Flags and resource limits for the workers of every run (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
 export interface DemoRow {
@@ -86,7 +89,10 @@ export async function runDemo(options: DemoOptions = {}, onRun?: (done: number, 
       const i = (j + r) % DEMO_CONFIGS.length;
       const c = DEMO_CONFIGS[i]!;
       onRun?.(done, total, c.name);
-      const result = await runTorture({ ...c.options, workers, seconds, buckets, seed: deriveSeed(seed, r * 64 + i), delay, statIntervalS: 0 });
+      const result = await runTorture({
+        ...c.options, workers, seconds, buckets, seed: deriveSeed(seed, r * 64 + i), delay, statIntervalS: 0,
+        ...(options.workerOptions !== undefined ? { workerOptions: options.workerOptions } : {}),
+      });
       if (result.verdict === 'STALL' || result.verdict === 'HARNESS_ERROR') {
         throw new Error(`demo: ${c.name} round ${r + 1} ended ${result.verdict}: ${result.reason}`);
       }

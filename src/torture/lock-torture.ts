@@ -19,7 +19,7 @@
 import { createRegion, type Region } from '../shared/region.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { CounterBlocks } from '../shared/counters.js';
-import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
+import { WorkerPool, compiledWorkerUrl, type WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { ConfigError, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
 import { ownerIdOfThread } from '../locks/common.js';
 import { LOCK_KINDS, REAL_LOCK_KINDS, type LockKind, type TortureLock, makeTortureLock } from './lock-kinds.js';
@@ -69,9 +69,11 @@ interface Common {
   stallMs?: number;
   /** Worker entry override (defaults to the compiled lock-torture-worker.js). */
   workerUrl?: URL;
+  /** Flags and resource limits for the workers (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
-const COMMON_KEYS = ['timeoutMs', 'stallMs', 'workerUrl'];
+const COMMON_KEYS = ['timeoutMs', 'stallMs', 'workerUrl', 'workerOptions'];
 
 function workerUrl(options: Common): URL {
   return options.workerUrl ?? compiledWorkerUrl(import.meta.url, './lock-torture-worker.js');
@@ -102,6 +104,7 @@ class Harness {
   static async start(what: string, kind: LockKind, workers: number, recordWords: number, options: Common): Promise<Harness> {
     const region = createRegion(lockTortureSpec(workers, recordWords));
     const pool = await WorkerPool.start<LockTortureApi>({
+      ...options.workerOptions,
       url: workerUrl(options),
       count: workers,
       workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index }),

@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { StartBarrier } from '../shared/barrier.js';
-import { WorkerPool, compiledWorkerUrl, WorkerFailure } from '../shared/worker-pool.js';
+import { WorkerPool, compiledWorkerUrl, WorkerFailure, type WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { randomSeed, streamRng } from '../shared/prng.js';
 import { checkBool, checkInt, checkKnownKeys, checkNumber, checkOneOf, ConfigError } from '../shared/validate.js';
 import { createFilesystem, type FilesystemStats } from '../alloc/filesystem.js';
@@ -64,9 +64,11 @@ export interface TortureOptions {
   streams?: number;
   maxExtentSectors?: number;
   putProbability?: number;
+  /** Flags and resource limits for the workers (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
-export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | 'expect' | 'seconds' | 'steps'>> & {
+export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | 'expect' | 'seconds' | 'steps' | 'workerOptions'>> & {
   delay: DelayPolicy | null;
   replay: string | null;
   expect: 'race' | 'clean' | null;
@@ -144,7 +146,7 @@ export interface TortureHooks {
 const KNOWN: (keyof TortureOptions)[] = [
   'workers', 'allocator', 'fix', 'cursorFix', 'freelistLookup', 'discard', 'buckets', 'bucketSectors', 'openBuckets',
   'ops', 'seconds', 'seed', 'delay', 'schedule', 'depth', 'steps', 'replay', 'kill', 'expect', 'statIntervalS',
-  'stallTimeoutS', 'streams', 'maxExtentSectors', 'putProbability',
+  'stallTimeoutS', 'streams', 'maxExtentSectors', 'putProbability', 'workerOptions',
 ];
 const KILL_POINTS = [
   RacePoint.candidateRead, RacePoint.afterPublish, RacePoint.beforeCommit, RacePoint.afterCommit,
@@ -243,6 +245,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   let killReport: KillReport | null = kill ? { worker: kill.worker, point: racePointLabel(kill.point), pass: kill.pass, happened: false, inFlight: null } : null;
 
   const pool = await WorkerPool.start<TortureWorkerApi>({
+    ...options.workerOptions,
     url: compiledWorkerUrl(import.meta.url, './worker.js'),
     count: p.workers,
     workerData: () => null,
