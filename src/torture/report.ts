@@ -43,16 +43,22 @@ function q(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command line that reruns these parameters (with --replay for a controlled run). */
+/**
+ * The command line that reruns these parameters (with --replay for a controlled run). It gives only
+ * flags the command uses in that combination: the CLI refuses the others (--freelist-lookup without
+ * the freelist allocator; --depth and --steps beside --replay, whose string fixes every decision).
+ */
 export function replayCommand(r: TortureResult): string {
   const p = r.params;
+  const replaying = r.schedule.string !== null;
   const args = [
     'sab-alloc', 'torture', '--workers', String(p.workers), '--allocator', p.allocator, '--fix', p.fix,
-    ...(p.cursorFix ? ['--cursor-fix'] : []), '--freelist-lookup', p.freelistLookup, ...(p.discard ? [] : ['--no-discard']),
+    ...(p.cursorFix ? ['--cursor-fix'] : []), ...(p.allocator === 'freelist' ? ['--freelist-lookup', p.freelistLookup] : []),
+    ...(p.discard ? [] : ['--no-discard']),
     '--buckets', String(p.buckets), '--bucket-sectors', String(p.bucketSectors), '--open-buckets', String(p.openBuckets),
     ...(p.seconds !== null ? ['--seconds', String(p.seconds)] : ['--ops', String(p.ops)]),
     '--seed', String(p.seed), '--schedule', p.schedule,
-    ...(p.schedule === 'pct' ? ['--depth', String(p.depth), '--steps', String(p.steps)] : []),
+    ...(p.schedule === 'pct' && !replaying ? ['--depth', String(p.depth), '--steps', String(p.steps)] : []),
     ...(p.delay !== null ? ['--delay', delayLabel(p).split(' at ')[0]!] : []),
     ...(p.delay?.points ? ['--delay-points', p.delay.points.join(',')] : []),
     ...(p.kill ? ['--kill'] : []),

@@ -20,6 +20,7 @@ import { RacePoint, racePointLabel } from '../alloc/race-points.js';
 import type { FsckError, FsckKind } from '../alloc/fsck.js';
 import { RaceControl, type DelayPolicy, type WorkerPosition } from '../race/control.js';
 import { Scheduler, MAX_PCT_DEPTH } from '../race/scheduler.js';
+import { ReplayMismatchError, diffSettings, openSchedule, replaySettings, sealSchedule } from '../race/replay-settings.js';
 import { raceRate, type Rate } from './rates.js';
 import type { FirstViolation, WorkloadResult } from './workload.js';
 import type { TortureWorkerApi } from './worker.js';
@@ -207,6 +208,12 @@ export function normalizeTortureOptions(o: TortureOptions = {}): TortureParams {
     maxExtentSectors,
     putProbability: checkNumber('putProbability', o.putProbability ?? 0.5, 0, 1),
   };
+  if (replay !== null) {
+    // A replay made with other settings cannot follow the schedule: refuse it now, naming them.
+    const recorded = openSchedule(replay).settings;
+    const differences = recorded === null ? [] : diffSettings(recorded, replaySettings(params));
+    if (differences.length > 0) throw new ReplayMismatchError(differences);
+  }
   return params;
 }
 
@@ -256,7 +263,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   const statTimer: { id: NodeJS.Timeout | null } = { id: null };
   try {
     await pool.all((r, i) => r.setup({ fs: fs.handle, race: rc.handle, barrier: barrierWords, worker: i, seed: p.seed, controlled }), 20_000);
-    sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: p.replay } : {}) });
+    sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: openSchedule(p.replay).schedule } : {}) });
     const calls = Array.from({ length: p.workers }, (_, i) => pool.call(i, (r) => r.run({
       workload: {
         worker: i, seed: p.seed, ops: p.ops, streams: p.streams, maxExtentSectors: p.maxExtentSectors, liveTarget,
@@ -346,7 +353,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     reason = workerErrors[0]!;
   } else if (divergence !== null) {
     verdict = 'HARNESS_ERROR';
-    reason = `nondeterminism: the replay left the recorded schedule at step ${divergence.step} of ${divergence.recordedSteps}`;
+    reason = `nondeterminism: the replay left the recorded schedule at step ${divergence.step} of ${divergence.recordedSteps}`
+      + (p.replay !== null && openSchedule(p.replay).settings === null
+        ? ' (this sab1 string does not record its run\'s settings, so they could not be checked: a replay with other settings than the recorded run\'s diverges like this)' : '');
   } else if (p.expect === 'race') {
     verdict = corrupted ? 'SUCCESS' : 'HARNESS_ERROR';
     reason = corrupted ? 'expected corruption was found (positive control)' : `expected a race but found none in ${allocations} allocations: the harness cannot show the bug with these settings`;
@@ -384,7 +393,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     schedule: {
       kind: p.schedule,
       steps: sched?.steps() ?? 0,
-      string: sched !== null ? sched.schedule() : null,
+      string: sched !== null ? sealSchedule(sched.schedule(), replaySettings(p)) : null,
       pct: sched?.pct() ?? null,
       divergence,
     },
