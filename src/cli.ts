@@ -10,7 +10,7 @@ import { registerTortureCommand } from './cli/torture-command.js';
 import { USAGE_EXIT } from './cli/args.js';
 import { registerReproduceCommand } from './cli/reproduce-command.js';
 import { registerDemoCommand } from './cli/demo-command.js';
-import { registerLocksCommand } from './cli/locks-command.js';
+import { registerLockTortureCommand } from './cli/lock-torture-command.js';
 import { registerBenchCommand } from './cli/bench-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,7 +24,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerReproduceCommand(program);
   registerTortureCommand(program);
-  registerLocksCommand(program);
+  registerLockTortureCommand(program);
   registerBenchCommand(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;

@@ -97,7 +97,7 @@ describe('sab-alloc CLI', () => {
     const race = await cli(['torture', '--workers', '4', '--ops', '3000', '--seed', '7', '--delay', 'spin:10us:0.2', '--expect', 'race', '--quiet']);
     expect(race.code).toBe(0);
     expect(race.stdout).toMatch(/dup.*!!!|duplicate_backpointer [1-9]/);
-    expect(race.stdout).toMatch(/first violation: .* in bucket \d+: owner \d+ \(op \d+\) vs owner \d+ \(op \d+\)/);
+    expect(race.stdout).toMatch(/first violation: .* in bucket \d+: writer \d+ \(op \d+\) vs writer \d+ \(op \d+\)/);
     const none = await cli(['torture', '--workers', '2', '--ops', '200', '--seed', '7', '--fix', 'seqlock', '--expect', 'race', '--quiet']);
     expect(none.code).toBe(3);
     expect(none.stdout).toContain('HARNESS_ERROR');

@@ -95,7 +95,7 @@ export function summary(r: TortureResult): string[] {
   for (const f of r.fsck.first.slice(0, 3)) out.push(`  ${f.kind}: ${f.message}`);
   const v = r.firstViolation;
   if (v !== null) {
-    out.push(`first violation: ${v.kinds.join(' + ')} in bucket ${v.bucket}: owner ${v.owner} (op ${v.opId}) vs owner ${v.otherOwner} (op ${v.otherOpId})`);
+    out.push(`first violation: ${v.kinds.join(' + ')} in bucket ${v.bucket}: writer ${v.owner} (op ${v.opId}) vs writer ${v.otherOwner} (op ${v.otherOpId})`);
     out.push(`  worker ${v.owner}'s last race points: ${v.recent.map((p) => `${p.point}@${p.bucket}#${p.opId}`).join(' → ') || 'none recorded'}`);
     if (v.other !== null) out.push(`  worker ${v.other.worker} was at ${v.other.lastPoint ?? 'its start'} (bucket ${v.other.lastBucket}, op ${v.other.lastOpId})`);
   }
