@@ -4,6 +4,7 @@
  *
  *   - output paths are checked before a run (exit 2 naming the flag); a result that cannot be
  *     written after a run that succeeded is exit 3 with one line, never a stack trace or exit 1;
+ *   - `bench --compare` checks the shape of both files and names what is missing (exit 2);
  *   - every message names a flag that exists;
  *   - numbers are decimal only, lists have no empty entries;
  *   - flags a command would ignore are refused;
@@ -52,6 +53,8 @@ describe('output files', () => {
       [['reproduce', '--json', join(aFile, 'r.json')], /^error: --json: /],
       [['lock-torture', '--iterations', '1000', '--json', join(aFile, 'l.json')], /^error: --json: /],
       [['demo', '--seconds', '0.2', '--rounds', '1', '--out', aFile], /^error: --out: .*a-file exists and is not a directory/],
+      [['bench', '--tiny', '--only', 'micro', '--out', aFile], /^error: --out: /],
+      [['bench', '--tiny', '--only', 'micro', '--no-report', '--json', join(aFile, 'b.json')], /^error: --json: /],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(args)));
     runs.forEach((r, i) => {
@@ -68,6 +71,7 @@ describe('output files', () => {
       ['torture', '--workers', '2', '--ops', '50', '--fix', 'keylock', '--seed', '1', '--quiet', '--json', '/dev/full'],
       ['reproduce', '--json', '/dev/full'],
       ['lock-torture', '--workers', '4', '--iterations', '200000', '--locks', 'mutex', '--json', '/dev/full'],
+      ['bench', '--tiny', '--only', 'micro', '--no-report', '--json', '/dev/full'],
     ];
     const runs = await Promise.all(cases.map((args) => cli(args)));
     runs.forEach((r, i) => {
@@ -105,6 +109,35 @@ describe('output files', () => {
   }, 120_000);
 });
 
+describe('bench --compare', () => {
+  it('checks the shape of both files and names what is missing (exit 2, not a TypeError)', async () => {
+    const good = join(dir, 'good.json');
+    const made = await cli(['bench', '--tiny', '--only', 'micro', '--no-report', '--json', good]);
+    expect(made.code).toBe(0);
+    const doc = JSON.parse(readFileSync(good, 'utf8')) as Record<string, unknown>;
+    const tagged = join(dir, 'tagged.json');
+    const { cores: _, ...machine } = doc.machine as Record<string, unknown>;
+    writeFileSync(tagged, JSON.stringify({ schema: doc.schema, machine, micro: { entries: [{ name: 'cycle', ns: { median: 'fast', min: 1, max: 2, n: 3 } }] } }));
+    const badScaling = join(dir, 'bad-scaling.json');
+    writeFileSync(badScaling, JSON.stringify({ ...doc, scaling: { points: 'none' } }));
+    for (const [a, b, bad] of [[good, tagged, tagged], [tagged, good, tagged], [good, badScaling, badScaling]] as const) {
+      const r = await cli(['bench', '--compare', a, b]);
+      expect(r.code).toBe(2);
+      oneLine(r);
+      expect(r.stderr).not.toMatch(/TypeError/);
+      expect(r.stderr).toContain(`error: --compare: ${bad}: not a complete sab-alloc bench result`);
+    }
+    const r = await cli(['bench', '--compare', good, tagged]);
+    expect(r.stderr).toMatch(/machine\.cores must be a number, got nothing/);
+    expect(r.stderr).toMatch(/micro\.entries\[0\]\.ns\.median must be a number, got a string "fast"/);
+    expect((await cli(['bench', '--compare', good, badScaling])).stderr).toMatch(/scaling\.points must be an array, got a string/);
+    // The well-formed file against itself: every figure within its spread.
+    const same = await cli(['bench', '--compare', good, good]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/0 changed beyond the measured spread/);
+  });
+});
+
 describe('usage errors', () => {
   const cases: [string[], RegExp][] = [
     // Every message names a flag that exists (the library option is maxExtentSectors; the flag --max-extent).
@@ -118,11 +151,13 @@ describe('usage errors', () => {
     [['torture', '--delay', 'spin:1us:0x1'], /'--delay <spec>' argument 'spin:1us:0x1' is invalid. probability must be a decimal number/],
     [['demo', '--rounds', '0b1'], /'--rounds <n>' argument '0b1' is invalid/],
     [['lock-torture', '--iterations', '1e6'], /'--iterations <n>' argument '1e6' is invalid/],
+    [['bench', '--seed', '0x10'], /'--seed <n>' argument '0x10' is invalid/],
     // Empty lists and empty entries are refused.
     [['torture', '--delay', 'spin:1us:0.1', '--delay-points', ','], /'--delay-points <list>' argument ',' is invalid. must be a comma-separated list of race points with no empty entries/],
     [['torture', '--delay', 'spin:1us:0.1', '--delay-points', 'candidate-read,'], /--delay-points .* no empty entries/],
     [['lock-torture', '--locks', ','], /'--locks <list>' argument ',' is invalid/],
     [['lock-torture', '--locks', 'mutex,,spin'], /'--locks <list>' argument 'mutex,,spin' is invalid/],
+    [['bench', '--only', ','], /'--only <sections>' argument ',' is invalid/],
     // Flags a command would ignore are refused.
     [['reproduce', '--all', '--fix', 'seqlock'], /^error: --fix: has no effect with --all/m],
     [['reproduce', '--all', '--allocator', 'freelist'], /^error: --allocator: has no effect with --all/m],
@@ -133,6 +168,12 @@ describe('usage errors', () => {
     [['torture', '--schedule', 'random', '--steps', '100'], /^error: --steps: applies only to --schedule pct/m],
     [['torture', '--delay', 'none', '--delay-points', 'candidate-read'], /^error: --delay-points: needs --delay/m],
     [['torture', '--quiet', '--stat-interval', '2'], /^error: --stat-interval: --quiet prints no stat lines/m],
+    [['bench', '--compare', 'a.json', 'b.json', '--out', 'x'], /^error: --out: has no effect with --compare/m],
+    [['bench', '--compare', 'a.json', 'b.json', '--json', 'x.json'], /^error: --json: has no effect with --compare/m],
+    [['bench', '--compare', 'a.json', 'b.json', '--quick'], /^error: --quick: has no effect with --compare/m],
+    [['bench', '--no-report', '--out', 'x'], /^error: --out: has no effect with --no-report/m],
+    [['bench', '--compare', 'a.json'], /^error: --compare: needs exactly two result files/m],
+    [['bench', '--compare', '/nonexistent/a.json', '/nonexistent/b.json'], /^error: --compare: \/nonexistent\/a.json: cannot read/m],
   ];
 
   it('each exits 2 with one message naming the flag', async () => {
