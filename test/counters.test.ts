@@ -28,16 +28,19 @@ describe('counter blocks', () => {
 
   it('hand out each block to one claimant at a time, and take it back', () => {
     const c = blocks(3);
-    expect([c.claimSlot(), c.claimSlot(), c.claimSlot(), c.claimSlot()]).toEqual([0, 1, 2, -1]);
+    expect([c.claimMember(), c.claimMember(), c.claimMember(), c.claimMember()]).toEqual([0, 1, 2, -1]);
     c.add(1, NAMES[0]!, 5);
+    c.releaseMember(1);
+    expect(() => c.releaseMember(1)).toThrow(/member: counter block 1 is not claimed/);
+    expect(c.claimMember()).toBe(1);
+    // The former names (still called by src/alloc) do the same.
     c.releaseSlot(1);
-    expect(() => c.releaseSlot(1)).toThrow(/slot: counter block 1 is not claimed/);
     expect(c.claimSlot()).toBe(1);
     // A block's counts survive its release, so totals stay exact.
     expect(c.total()[NAMES[0]!]).toBe(5);
   });
 
-  it('do not overlap: bumping one slot changes no other slot', () => {
+  it('do not overlap: bumping one member block changes no other', () => {
     const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
     const c = blocks(5, names);
     expect(c.stride).toBe(32);
@@ -50,14 +53,14 @@ describe('counter blocks', () => {
       const values = Object.values(c.read(s));
       expect(values).toEqual(new Array(20).fill(s === 2 ? 7 : 0));
     }
-    // Every word of slot 2's counters lies inside [base(2), base(3)).
+    // Every word of member 2's counters lies inside [base(2), base(3)).
     const raw = c.raw;
     const touched = Array.from(raw.keys()).filter((i) => raw[i] !== 0);
     expect(Math.min(...touched)).toBeGreaterThanOrEqual(c.base(2));
     expect(Math.max(...touched)).toBeLessThan(c.base(3));
   });
 
-  it('total() sums each counter over every slot; reset() clears one slot', () => {
+  it('total() sums each counter over every block; reset() clears one member', () => {
     const c = blocks(4);
     for (let s = 0; s < 4; s++) {
       c.add(s, 'ops', s + 1);
@@ -71,12 +74,12 @@ describe('counter blocks', () => {
     expect(c.total()).toEqual({ ops: 6, retries: 3, fails: 0 });
   });
 
-  it('reject too few words and out-of-range slots, naming the parameter', () => {
+  it('reject too few words and out-of-range members, naming the parameter', () => {
     expect(() => new CounterBlocks(new Int32Array(new SharedArrayBuffer(4 * 16)), NAMES, 2)).toThrow(ConfigError);
-    expect(() => new CounterBlocks(new Int32Array(new SharedArrayBuffer(4 * 16)), NAMES, 2)).toThrow('counter words: need 32 words for 2 slots of 3 counters, got 16');
-    expect(() => blocks(0)).toThrow(/slots: must be an integer in \[1, 1048576\], got 0/);
+    expect(() => new CounterBlocks(new Int32Array(new SharedArrayBuffer(4 * 16)), NAMES, 2)).toThrow('counter words: need 32 words for 2 members of 3 counters, got 16');
+    expect(() => blocks(0)).toThrow(/members: must be an integer in \[1, 1048576\], got 0/);
     const c = blocks(2);
-    expect(() => c.base(2)).toThrow('slot: must be an integer in [0, 1], got 2');
-    expect(() => c.add(-1, 'ops')).toThrow(/slot/);
+    expect(() => c.base(2)).toThrow('member: must be an integer in [0, 1], got 2');
+    expect(() => c.add(-1, 'ops')).toThrow(/member/);
   });
 });

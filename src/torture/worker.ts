@@ -57,7 +57,7 @@ function killable(inner: WorkerHook, k: KillPoint): RaceHook {
 }
 
 const api = {
-  setup(req: SetupRequest): { threadSlot: number; threadId: number } {
+  setup(req: SetupRequest): { member: number; threadId: number } {
     fs = attachFilesystem(req.fs, { placement: req.worker + 1 });
     rc = RaceControl.attach(req.race);
     hook = rc.hookFor(req.worker, req.seed);
@@ -67,7 +67,7 @@ const api = {
       sched = new Scheduler(rc);
       sched.attach(hook);
     }
-    return { threadSlot: fs.threadSlot, threadId };
+    return { member: fs.threadSlot, threadId };
   },
 
   run(req: RunRequest): WorkloadResult {
