@@ -22,6 +22,7 @@ export interface TaskRequest {
   timeoutMs: number;
 }
 
+/** What one task of the reproduction got: its bucket, gen, operation, offset, and any commit error. */
 export interface TaskOutcome {
   worker: number;
   bucket: number;

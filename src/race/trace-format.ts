@@ -20,12 +20,14 @@ const VERB: Record<string, string> = {
   'commit-failed': '!!! the commit found the bucket already holds data (see errors)',
 };
 
+/** One trace entry as a line: who, where, which bucket and operation, and what it means. */
 export function describeTraceEntry(e: TraceEntry, names?: readonly string[]): string {
   const who = names?.[e.worker] ?? `worker ${e.worker}`;
   const op = e.opId > 0 ? ` (op ${e.opId})` : '';
   return `${who.padEnd(8)} ${e.point.padEnd(22)} bucket ${String(e.bucket).padStart(3)}${op}: ${VERB[e.point] ?? e.point}`;
 }
 
+/** A whole trace as lines, in order (`names` names the workers, e.g. "Task 1"). */
 export function describeTrace(entries: readonly TraceEntry[], names?: readonly string[]): string[] {
   return entries.map((e) => describeTraceEntry(e, names));
 }

@@ -17,7 +17,9 @@ import { checkInt, ConfigError } from './validate.js';
 
 /** A worker died, threw, or did not answer in time. */
 export class WorkerFailure extends Error {
+  /** The worker's index in its pool. */
   readonly worker: number;
+  /** How it failed: exited, threw, or did not answer in time. */
   readonly kind: 'exit' | 'error' | 'timeout';
   constructor(worker: number, kind: 'exit' | 'error' | 'timeout', message: string) {
     super(`worker ${worker}: ${message}`);
@@ -179,6 +181,11 @@ interface PoolWorker<T> {
   error: Error | null;
 }
 
+/**
+ * Real worker threads running one entry module, each serving an API `T` over Comlink (see
+ * {@link exposeToParent}). Every call is bounded: it fails with a WorkerFailure if the worker dies,
+ * throws, or does not answer in time.
+ */
 export class WorkerPool<T> {
   /** Indexed by worker index, the number every call names a worker by. */
   private readonly workers: PoolWorker<T>[] = [];
@@ -186,6 +193,7 @@ export class WorkerPool<T> {
 
   private constructor() {}
 
+  /** Starts `count` workers and waits until each answers a ping (or fails, terminating them all). */
   static async start<T>(options: PoolOptions): Promise<WorkerPool<T>> {
     checkInt('workers', options.count, 1, 1024);
     if (options.execArgv !== undefined && (!Array.isArray(options.execArgv) || !options.execArgv.every((a) => typeof a === 'string'))) {
@@ -221,6 +229,7 @@ export class WorkerPool<T> {
     this.workers.push(w);
   }
 
+  /** Workers started. */
   get size(): number {
     return this.workers.length;
   }
@@ -230,6 +239,7 @@ export class WorkerPool<T> {
     return this.workers[i]!.worker.threadId;
   }
 
+  /** Whether worker i has not exited. */
   isAlive(i: number): boolean {
     return !this.workers[i]!.exited;
   }
@@ -261,6 +271,7 @@ export class WorkerPool<T> {
     if (!w.exited) await w.worker.terminate();
   }
 
+  /** Terminates every worker; safe to call twice. */
   async terminate(): Promise<void> {
     if (this.terminated) return;
     this.terminated = true;

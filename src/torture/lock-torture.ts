@@ -195,6 +195,7 @@ function checkObject(param: string, value: unknown): asserts value is object {
 // ---------------------------------------------------------------------------------------------
 // Mutual exclusion
 
+/** Options of runLockTorture. */
 export interface LockTortureOptions extends Common {
   kind: LockKind;
   /** Workers sharing the lock, [1, 64]; default 2. More than cores is the interesting case. */
@@ -211,6 +212,7 @@ export interface LockTortureOptions extends Common {
   readers?: number;
 }
 
+/** One read-side worker of runLockTorture (option `readers`). */
 export interface ReaderReport {
   worker: number;
   canaryTrips: number;
@@ -218,6 +220,7 @@ export interface ReaderReport {
   stats: Record<string, number>;
 }
 
+/** One exclusive-side worker of runLockTorture. */
 export interface TortureWorkerReport {
   worker: number;
   ownerId: number;
@@ -226,6 +229,7 @@ export interface TortureWorkerReport {
   stats: Record<string, number>;
 }
 
+/** What runLockTorture saw: the record against workers × iterations, canary trips, timing. */
 export interface LockTortureResult {
   kind: LockKind;
   workers: number;
@@ -250,6 +254,12 @@ export interface LockTortureResult {
   tornReads: number;
 }
 
+/**
+ * Mutual exclusion under real workers: each repeats lock; check a canary and set it; copy a
+ * multi-word record with plain reads and write every word back + 1; clear the canary; unlock.
+ * The record must end at exactly workers × iterations. Run kind 'busted' (no lock) as the negative
+ * control: it must lose updates, or a clean run of a real lock proves nothing.
+ */
 export async function runLockTorture(options: LockTortureOptions): Promise<LockTortureResult> {
   checkObject('options', options);
   checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', 'readers', ...COMMON_KEYS]);
@@ -313,8 +323,10 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
 // ---------------------------------------------------------------------------------------------
 // Seqlock consistency
 
+/** The seqlock reader kinds runSeqlockConsistency can run. */
 export const SEQ_READER_MODES = ['honour', 'ignore', 'read-fn'] as const satisfies readonly SeqReaderMode[];
 
+/** Options of runSeqlockConsistency. */
 export interface SeqlockConsistencyOptions extends Common {
   /** One entry per reader worker: how it reads. Default ['honour', 'honour']. */
   readers?: SeqReaderMode[];
@@ -334,6 +346,7 @@ export interface SeqlockConsistencyOptions extends Common {
   readTimeoutMs?: number;
 }
 
+/** Broken snapshots accepted by honouring readers (must be 0) and seen by ignoring ones (the control). */
 export interface SeqlockConsistencyResult {
   writes: number;
   elapsedMs: number;
@@ -345,6 +358,11 @@ export interface SeqlockConsistencyResult {
   writerStats: Record<string, number>;
 }
 
+/**
+ * Seqlock readers against one writer that keeps a record under an invariant (its words sum to a
+ * known value): readers that honour readRetry must accept no broken snapshot; readers that ignore
+ * it are the negative control and must see some.
+ */
 export async function runSeqlockConsistency(options: SeqlockConsistencyOptions = {}): Promise<SeqlockConsistencyResult> {
   checkObject('options', options);
   checkKnownKeys('options', options, ['readers', 'reads', 'recordWords', 'writerPause', 'readerPause', 'readTimeoutMs', ...COMMON_KEYS]);
@@ -389,6 +407,7 @@ export async function runSeqlockConsistency(options: SeqlockConsistencyOptions =
 // ---------------------------------------------------------------------------------------------
 // Dead owner
 
+/** Options of runDeadOwner. */
 export interface DeadOwnerOptions extends Common {
   kind: Exclude<LockKind, 'busted'>;
   /** Workers that try to take the lock after its holder died, [1, 63]; default 2. */
@@ -401,12 +420,14 @@ export interface DeadOwnerOptions extends Common {
   seqReader?: boolean;
 }
 
+/** One waiter of runDeadOwner: how its bounded lock() ended, and whom it named. */
 export interface DeadOwnerWaiter extends LockAttempt {
   worker: number;
   /** Worker index the error's owner id maps to (-1 if none). */
   ownerWorker: number;
 }
 
+/** What runDeadOwner saw: the dead owner's id, the word it left, and each waiter's bounded attempt. */
 export interface DeadOwnerResult {
   kind: LockKind;
   deadWorker: number;
@@ -420,6 +441,10 @@ export interface DeadOwnerResult {
   allTerminated: boolean;
 }
 
+/**
+ * A worker takes the lock and dies holding it (exits or is terminated); the other workers' bounded
+ * lock() must fail fast with a LockTimeoutError naming the dead owner, never hang.
+ */
 export async function runDeadOwner(options: DeadOwnerOptions): Promise<DeadOwnerResult> {
   checkObject('options', options);
   checkKnownKeys('options', options, ['kind', 'waiters', 'death', 'lockTimeoutMs', 'seqReader', ...COMMON_KEYS]);

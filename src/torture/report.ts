@@ -8,6 +8,7 @@ import { formatRate } from './rates.js';
 import { count as fmt } from './format.js';
 
 
+/** A run's delay as --delay writes it ("spin:20us:0.2"), or "none". */
 export function delayLabel(p: TortureParams): string {
   const d = p.delay;
   if (d === null) return 'none';
@@ -15,6 +16,7 @@ export function delayLabel(p: TortureParams): string {
   return `${d.kind}:${len}:${d.probability}${d.points ? ` at ${d.points.join(',')}` : ''}`;
 }
 
+/** The lines a torture run prints first: every parameter and the seed. */
 export function banner(p: TortureParams): string[] {
   const budget = p.seconds !== null ? `${p.seconds} s` : `${fmt(p.ops)} allocations per worker`;
   return [
@@ -26,6 +28,7 @@ export function banner(p: TortureParams): string[] {
   ];
 }
 
+/** One stat line of a running torture: allocations, errors, fix interventions, skips. */
 export function statLine(s: StatSnapshot): string {
   const bang = (n: number): string => (n > 0 ? `${fmt(n)} !!!` : '0');
   return [
@@ -67,6 +70,7 @@ export function replayCommand(r: TortureResult): string {
   return args.map(q).join(' ');
 }
 
+/** The closing report of a torture run: counts, rates, fsck, the first violation, the verdict and the rerun command. */
 export function summary(r: TortureResult): string[] {
   const out: string[] = [];
   const e = r.errors;

@@ -25,11 +25,16 @@ import { raceRate, type Rate } from './rates.js';
 import type { FirstViolation, WorkloadResult } from './workload.js';
 import type { TortureWorkerApi } from './worker.js';
 
+/** free: truly parallel workers; random / pct: one worker at a time between race points, replayable. */
 export type ScheduleKind = 'free' | 'random' | 'pct';
+/** Every schedule kind. */
 export const SCHEDULES: readonly ScheduleKind[] = ['free', 'random', 'pct'];
+/** A run's outcome (see the header above). */
 export type Verdict = 'SUCCESS' | 'FAILURE' | 'STALL' | 'HARNESS_ERROR';
+/** The CLI's exit code for each verdict. */
 export const EXIT_CODES: Record<Verdict, number> = { SUCCESS: 0, FAILURE: 1, STALL: 3, HARNESS_ERROR: 3 };
 
+/** Options of runTorture; every one has a default (the CLI's flags set them). */
 export interface TortureOptions {
   workers?: number;
   allocator?: AllocatorKind;
@@ -69,6 +74,7 @@ export interface TortureOptions {
   workerOptions?: WorkerSpawnOptions;
 }
 
+/** TortureOptions validated, with every default filled in: what the run actually used. */
 export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | 'expect' | 'seconds' | 'steps' | 'workerOptions'>> & {
   delay: DelayPolicy | null;
   replay: string | null;
@@ -77,6 +83,7 @@ export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | '
   steps: number;
 };
 
+/** Counts at one instant of a running torture (one stat line). */
 export interface StatSnapshot {
   elapsedS: number;
   allocations: number;
@@ -95,6 +102,7 @@ export interface StatSnapshot {
   allocsPerSec: number;
 }
 
+/** The kill of a `kill: true` run: who, where, and whether it happened. */
 export interface KillReport {
   worker: number;
   point: string;
@@ -105,6 +113,7 @@ export interface KillReport {
   inFlight: WorkerPosition | null;
 }
 
+/** Everything a torture run found: verdict, counts, rates, fsck, first violation, schedule, kill, stall. */
 export interface TortureResult {
   verdict: Verdict;
   exitCode: number;
@@ -136,7 +145,9 @@ export interface TortureResult {
   workerErrors: string[];
 }
 
+/** Callbacks of a running torture (the CLI's progress bar and stat lines). */
 export interface TortureHooks {
+  /** Called every `statIntervalS` seconds. */
   onStat?: (s: StatSnapshot) => void;
   /** Called often with allocations done and the total planned (null when time-boxed). */
   onProgress?: (done: number, total: number | null) => void;
@@ -158,6 +169,7 @@ const STALL_ERRORS: readonly (string | undefined)[] = ['ScheduleStallError', 'Lo
 /** Scheduling steps one allocation takes, roughly: the PCT default for k. */
 const STEPS_PER_ALLOCATION = 12;
 
+/** The default worker count: twice the cores, so workers are preempted mid-window as tasks are. */
 export function defaultWorkers(): number {
   return 2 * availableParallelism();
 }

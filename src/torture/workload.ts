@@ -30,6 +30,7 @@ export interface WorkloadParams {
   discardEvery: number;
 }
 
+/** The first corruption a worker hit: the bucket, both writers and operations, and its last race points. */
 export interface FirstViolation {
   kinds: string[];
   bucket: number;
@@ -44,6 +45,7 @@ export interface FirstViolation {
   message: string;
 }
 
+/** What one torture worker did: allocations, writes, frees, racy allocations, its first violation. */
 export interface WorkloadResult {
   worker: number;
   allocations: number;
