@@ -6,7 +6,7 @@
  * table, written from the numbers (it says so when something unexpected happened).
  */
 import { availableParallelism, cpus } from 'node:os';
-import { median, min, max } from 'simple-statistics';
+import { median, min, max } from './quantiles.js';
 import { deriveSeed, randomSeed } from '../shared/prng.js';
 import { checkInt, checkNumber, ConfigError } from '../shared/validate.js';
 import type { DelayPolicy } from '../race/control.js';
