@@ -2,7 +2,8 @@
  * The allocator's public surface, single thread: every bad configuration and every bad call is
  * refused with an error that names the parameter and what it allows; stale handles are refused; a
  * refused call leaves shared memory exactly as it was (compared byte for byte); and the data paths
- * (write, put, free, discard) move records, usage and open slots the way DOMAIN.md §4 says.
+ * (write, put, free, discard) move records, usage and open slots the way docs/design.md says
+ * ("Paths and their locks").
  */
 import { describe, expect, it } from 'vitest';
 import {

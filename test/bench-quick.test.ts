@@ -32,6 +32,12 @@ describe('sab-alloc bench (tiny)', () => {
       expect(p.allocations).toBeGreaterThan(0);
     }
     expect(result.size!.points).toHaveLength(4 * 2);
+    // Contended locks: every kind at 1 and 2 workers, each run checked for lost updates by the section itself.
+    expect(result.contended!.cells.map((c) => `${c.kind}/${c.workers}`).sort()).toEqual(['mutex/1', 'mutex/2', 'rwlock-write/1', 'rwlock-write/2', 'spin/1', 'spin/2']);
+    for (const c of result.contended!.cells) expect(c.pairsPerSec.median).toBeGreaterThan(0);
+    // Lock targets are reported (never asserted): the uncontended ones from micro; the 4-vs-2 ones need 4 workers.
+    expect(result.lockTargets!.map((t) => t.target.split(' ≤')[0])).toEqual(
+      ['SpinLock lock+unlock', 'Mutex lock+unlock', 'SeqLock writer lock+unlock', 'RwLock read lock+unlock', 'RwLock write lock+unlock', 'SeqLock 4-word read']);
     expect(progress.length).toBeGreaterThan(0);
     for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]!);
 
@@ -42,5 +48,18 @@ describe('sab-alloc bench (tiny)', () => {
     expect(back.machine.cores).toBeGreaterThan(0);
     expect(back.scaling!.points[0]!.throughput.samples.length).toBe(1);
     expect(readFileSync(files.report, 'utf8')).toContain('## Scaling');
+    expect(readFileSync(files.report, 'utf8')).toContain('## Locks');
   }, 60_000);
+
+  it('the locks and alloc shorthands run what npm run bench:locks and bench:alloc measured', () => {
+    const locks = makePlan('tiny', ['locks']);
+    expect(locks.sections).toEqual(['micro', 'contended']);
+    expect(locks.micro.groups).toEqual(['raw', 'lock', 'read']);
+    const alloc = makePlan('tiny', ['alloc']);
+    expect(alloc.sections).toEqual(['micro', 'size']);
+    expect(alloc.micro.groups).toEqual(['raw', 'cycle']);
+    // A section named on its own runs whole.
+    expect(makePlan('tiny', ['alloc', 'micro']).micro.groups).toEqual(['raw', 'lock', 'read', 'alloc', 'cycle']);
+    expect(() => makePlan('tiny', ['bogus'])).toThrow(/only: unknown: bogus/);
+  });
 });

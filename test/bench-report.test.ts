@@ -13,6 +13,8 @@ import { makePlan, RESULT_SCHEMA, type BenchResult } from '../src/bench/suite.js
 import { raceRate } from '../src/torture/rates.js';
 import { registerBenchCommand } from '../src/cli/bench-command.js';
 import { RACE_CONFIGS } from '../src/bench/race-sweep.js';
+import { lockTargets } from '../src/bench/lock-targets.js';
+import { resultProblems } from '../src/bench/compare.js';
 import { SIZE_CONFIGS } from '../src/bench/size-sweep.js';
 import type { ScalingResult } from '../src/bench/scaling.js';
 
@@ -71,7 +73,14 @@ function synthetic(scale = 1): BenchResult {
       }))),
     },
   };
+  r.contended = {
+    kinds: ['spin', 'mutex', 'rwlock-write'], workers: [1, 2, 4], rounds: 3, runMs: 100,
+    cells: (['spin', 'mutex', 'rwlock-write'] as const).flatMap((kind) => [1, 2, 4].map((w) => ({
+      kind, workers: w, pairsPerSec: summarize(around(scale * 2e7 / w)), parksPerPair: 0.001, topShare: 1 / w,
+    }))),
+  };
   r.prices = { scaling: pricesFromScaling(scaling), cycle: pricesFromCycles(r.micro!) };
+  r.lockTargets = lockTargets(r.micro, r.contended);
   return r;
 }
 
@@ -141,6 +150,36 @@ describe('bench report', () => {
     expect(section('## Price of each fix')).toMatch(/early\/seqlock \| early\/none \| 1 \| .* \| ≤ 3% \| (yes|no) \|/);
   });
 
+  it('without the chart renderer, the report is written and says how to get the charts', async () => {
+    const built = await buildReport(synthetic(), 'charts', null);
+    expect(built.charts).toEqual({});
+    expect(built.chartsMissing).toBe(true);
+    expect(built.markdown).toContain('`npm install vega@6 vega-lite@6`');
+    expect(built.markdown).not.toContain('](charts/');
+    expect(built.markdown).toContain('## Scaling');
+  });
+
+  it('reports the locks: uncontended costs, contended throughput and the targets', async () => {
+    const { markdown } = await buildReport(synthetic(), 'charts', null);
+    const at = markdown.indexOf('## Locks');
+    expect(at).toBeGreaterThan(0);
+    const locks = markdown.slice(at, markdown.indexOf('\n## ', at + 1));
+    expect(locks).toContain('| Mutex lock+unlock |');
+    expect(locks).toMatch(/\| spin \| 4 \| .* M\/s \|/);
+    // 4 workers at a quarter of 1 worker's rate, half of 2 workers': below the 60% target.
+    expect(locks).toMatch(/\| spin: 4-worker throughput ≥ 60% of 2-worker \| 50% .* \| MISS \|/);
+  });
+
+  it('a result with the schema tag is checked for every field a comparison reads', () => {
+    expect(resultProblems(synthetic() as unknown as Record<string, unknown>)).toEqual([]);
+    const broken = { ...synthetic(), machine: { cpuModel: 'x' }, contended: { cells: [{ kind: 'spin' }] } } as unknown as Record<string, unknown>;
+    const problems = resultProblems(broken);
+    expect(problems[0]).toBe('machine.cores must be a number, got nothing');
+    expect(problems.length).toBe(5);
+    expect(resultProblems({ ...synthetic(), contended: { cells: [{ kind: 'spin', workers: 2 }] } } as unknown as Record<string, unknown>))
+      .toEqual(['contended.cells[0].pairsPerSec must be an object, got nothing']);
+  });
+
   it('prices a fix round by round against its baseline', () => {
     const r = synthetic();
     const row = r.prices!.scaling.find((p) => p.label === 'early/seqlock' && p.baseline === 'early/none' && p.workers === 1)!;
@@ -165,6 +204,7 @@ describe('bench report', () => {
     expect(tp.verdict).toBe('better');
     const cyc = faster.find((x) => x.key === 'micro: cycle early/none')!;
     expect(cyc.verdict).toBe('better');
+    expect(faster.find((x) => x.key === 'contended: mutex × 2')!.verdict).toBe('better');
     // Within ±5% noise bands: a 1% change is not flagged.
     expect(compareResults(a, synthetic(1.01)).find((x) => x.key === 'scaling: early/none × 1')!.flagged).toBe(false);
   });
@@ -187,13 +227,12 @@ describe('sab-alloc bench flags', () => {
   it('names the flag and the allowed values', async () => {
     const only = await parse(['--only', 'micro,bogus']);
     expect(only.message).toContain("'--only <sections>'");
-    expect(only.message).toContain('micro, scaling, race, size');
+    expect(only.message).toContain('micro, contended, scaling, race, size, locks, alloc');
     expect(only.message).toContain('unknown: bogus');
+    expect((await parse(['--only', 'micro,'])).message).toContain('no empty entries');
     const seed = await parse(['--seed', 'x']);
     expect(seed.message).toContain("'--seed <n>'");
-    expect((await parse(['--compare', 'a.json'])).message).toContain('exactly two');
-    expect((await parse(['--compare', 'a.json', 'b.json', '--quick'])).message).toMatch(/--compare.*cannot be used with.*--quick/);
-    expect((await parse(['--compare', '/nonexistent/a.json', '/nonexistent/b.json'])).message).toContain('/nonexistent/a.json: cannot read');
+    expect((await parse(['--seed', '0x10'])).message).toContain('decimal integer');
     expect((await parse(['--frobnicate'])).message).toContain('--frobnicate');
   });
 });

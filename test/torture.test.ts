@@ -79,7 +79,8 @@ describe('controlled schedules', () => {
     // Controlled runs are deterministic: this seed's PCT schedule hits the race.
     expect(first.racyAllocations).toBeGreaterThan(0);
     expect(first.verdict).toBe('FAILURE');
-    expect(first.schedule.string).toMatch(/^sab1\.3\./);
+    // sab2.<recorded settings>.<workers>.<steps>.<decisions>
+    expect(first.schedule.string).toMatch(/^sab2\.[\w-]+\.3\./);
     expect(first.schedule.pct).toEqual({ n: 3, k: 200 * 3 * 12, d: 2, bound: 1 / (3 * 7200) });
     const outcome = (r: typeof first): unknown => ({
       errors: r.errors, racy: r.racyAllocations, perWorker: r.perWorker, steps: r.schedule.steps,
@@ -92,15 +93,22 @@ describe('controlled schedules', () => {
     }
   });
 
-  it('a random schedule replays too; a replay of a different workload is reported as nondeterminism', async () => {
+  it('a random schedule replays too; a replay with other settings is refused before it runs, naming them', async () => {
     const first = await runTorture({ ...base, schedule: 'random', ops: 100 });
     const same = await runTorture({ ...base, schedule: 'random', ops: 100, replay: first.schedule.string });
     expect(same.schedule.divergence).toBeNull();
     expect(same.errors).toEqual(first.errors);
-    const other = await runTorture({ ...base, schedule: 'random', ops: 60, replay: first.schedule.string });
+    // The schedule kind and PCT's depth are not part of the work: a pct-flagged replay of it is the same run.
+    expect((await runTorture({ ...base, ops: 100, replay: first.schedule.string })).schedule.divergence).toBeNull();
+    await expect(runTorture({ ...base, schedule: 'random', ops: 60, seed: 9, replay: first.schedule.string }))
+      .rejects.toThrow(/replay: this schedule was recorded with other settings: ops 100 \(this run: 60\), seed 2 \(this run: 9\)/);
+    // A string from before settings were recorded (sab1) cannot be checked: the same mistake runs,
+    // leaves the schedule, and the verdict says that different settings would explain it.
+    const old = first.schedule.string!.replace(/^sab2\.[\w-]+\./, 'sab1.');
+    const other = await runTorture({ ...base, schedule: 'random', ops: 60, replay: old });
     expect(other.schedule.divergence).not.toBeNull();
     expect(other.verdict).toBe('HARNESS_ERROR');
-    expect(other.reason).toMatch(/nondeterminism/);
+    expect(other.reason).toMatch(/nondeterminism: .*could not be checked/);
   });
 });
 

@@ -15,7 +15,7 @@ export const RacePoint = {
   beforeFreelistLock: 1,
   /** The bucket is in the open-bucket hash and the freelist lock is released. */
   afterPublish: 2,
-  /** Sectors taken from the open bucket; the index-update commit is next. */
+  /** A write is about to commit: nothing taken or written yet (sectors are taken inside the commit). */
   beforeCommit: 3,
   /** The commit is done and its record lock released. */
   afterCommit: 4,

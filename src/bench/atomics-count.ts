@@ -6,8 +6,8 @@
  * a cached reference, so the wrappers see every call.
  *
  * Count, then time: a path's price on these machines is roughly its Atomics operations times the
- * raw cost of one (ARCHITECTURE.md, "Performance facts"), which the micro benchmark measures in the
- * same run.
+ * raw cost of one (about two thirds of the allocation cycle, docs/benchmarks.md), which the micro
+ * benchmark measures in the same run.
  */
 export const ATOMICS_METHODS = [
   'load', 'store', 'add', 'sub', 'and', 'or', 'xor', 'exchange', 'compareExchange', 'wait', 'notify', 'waitAsync',

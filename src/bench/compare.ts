@@ -25,6 +25,7 @@ export function figures(r: BenchResult): Figure[] {
   for (const p of r.prices?.scaling ?? []) {
     out.push({ key: `price: ${p.label} vs ${p.baseline} × ${p.workers}`, unit: 'ratio', better: 'higher', s: p.ratio });
   }
+  for (const c of r.contended?.cells ?? []) out.push({ key: `contended: ${c.kind} × ${c.workers}`, unit: 'pairs/s', better: 'higher', s: c.pairsPerSec });
   for (const p of r.race?.points ?? []) {
     // A rate has no round spread; its interval plays that role.
     const x = p.rate.rate * 1e6;
@@ -64,7 +65,70 @@ export function compareResults(a: BenchResult, b: BenchResult): CompareRow[] {
   return rows;
 }
 
-/** Reads and checks a result file; errors name the file. */
+/**
+ * What a comparison reads from a result, as a shape: a type name (a trailing '?' allows null: a
+ * figure with no samples is NaN, which JSON writes as null), an object of fields, or a one-element
+ * array for "array of". Optional sections are listed in OPTIONAL.
+ */
+type Shape = 'string' | 'number' | 'number?' | { readonly [field: string]: Shape } | readonly [Shape];
+
+const SUMMARY: Shape = { median: 'number?', min: 'number?', max: 'number?', n: 'number' };
+const MACHINE: Shape = {
+  cpuModel: 'string', cores: 'number', availableParallelism: 'number', node: 'string', platform: 'string', release: 'string',
+  arch: 'string', totalMemGiB: 'number', date: 'string',
+};
+const OPTIONAL: Readonly<Record<string, Shape>> = {
+  micro: { entries: [{ name: 'string', ns: SUMMARY }] },
+  size: { points: [{ label: 'string', buckets: 'number', ns: SUMMARY }] },
+  scaling: { points: [{ label: 'string', workers: 'number', throughput: SUMMARY }] },
+  prices: { scaling: [{ label: 'string', baseline: 'string', workers: 'number', ratio: SUMMARY }] },
+  race: { points: [{ label: 'string', workers: 'number', delayNs: 'number', rate: { rate: 'number', low: 'number', high: 'number' } }] },
+  contended: { cells: [{ kind: 'string', workers: 'number', pairsPerSec: SUMMARY }] },
+};
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `a string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+function checkShape(v: unknown, shape: Shape, path: string, problems: string[]): void {
+  if (problems.length >= 5) return;
+  if (typeof shape === 'string') {
+    const ok = shape === 'string' ? typeof v === 'string' : typeof v === 'number' || (shape === 'number?' && v === null);
+    if (!ok) problems.push(`${path} must be ${shape === 'string' ? 'a string' : 'a number'}, got ${v === undefined ? 'nothing' : describe(v)}`);
+    return;
+  }
+  if (Array.isArray(shape)) {
+    if (!Array.isArray(v)) {
+      problems.push(`${path} must be an array, got ${v === undefined ? 'nothing' : describe(v)}`);
+      return;
+    }
+    v.forEach((item, i) => checkShape(item, shape[0]!, `${path}[${i}]`, problems));
+    return;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    problems.push(`${path} must be an object, got ${v === undefined ? 'nothing' : describe(v)}`);
+    return;
+  }
+  for (const [field, sub] of Object.entries(shape as Record<string, Shape>)) checkShape((v as Record<string, unknown>)[field], sub, `${path}.${field}`, problems);
+}
+
+/**
+ * What is missing or malformed in a result that carries the schema tag (at most five, each with
+ * its path), as far as a comparison reads it; empty when it can be compared.
+ */
+export function resultProblems(r: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  checkShape(r.machine, MACHINE, 'machine', problems);
+  for (const [section, shape] of Object.entries(OPTIONAL)) {
+    if (r[section] !== undefined) checkShape(r[section], shape, section, problems);
+  }
+  return problems;
+}
+
+/** Reads and checks a result file; errors name the file and what is missing. */
 export function loadResult(path: string): BenchResult {
   let text: string;
   try {
@@ -81,6 +145,8 @@ export function loadResult(path: string): BenchResult {
   if (typeof r !== 'object' || r === null || (r as { schema?: unknown }).schema !== RESULT_SCHEMA) {
     throw new Error(`${path}: not a sab-alloc bench result (expected "schema": "${RESULT_SCHEMA}"; write one with \`sab-alloc bench\`)`);
   }
+  const problems = resultProblems(r as Record<string, unknown>);
+  if (problems.length > 0) throw new Error(`${path}: not a complete sab-alloc bench result: ${problems.join('; ')}`);
   return r as BenchResult;
 }
 

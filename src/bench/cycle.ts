@@ -51,7 +51,7 @@ export function createCycleFs(config: AllocConfig, o: CycleFsOptions): Filesyste
     bucketSectors: o.bucketSectors,
     openBuckets: o.openBuckets ?? 1024,
     discard: false,
-    // Room for a half fill's extents and as many free slots: a claim walks the filled run of the
+    // Room for a half fill's extents and as many free entries again: a claim walks the filled run of the
     // table once per wrap (amortised one load per cycle).
     extents: Math.min(1 << 24, Math.max(4096, o.buckets)),
     maxThreads: (o.threads ?? 1) + 2,
@@ -72,7 +72,7 @@ export function createCycleFs(config: AllocConfig, o: CycleFsOptions): Filesyste
  * `fs.region`, without knowing any section's word layout: two fresh filesystems of one layout differ
  * only in the words that describe each (the device's record of the rules it was created with), so
  * those keep `fs`'s values and every other word takes the twin's — in every section but the
- * per-thread counters, whose counts are the twin's own work and whose slots say who is attached.
+ * per-thread counters, whose counts are the twin's own work and whose claim flags say which members are attached.
  * The result is state the allocator itself wrote; small devices are fsck'd to prove the copy whole.
  * Call on a new filesystem, before any other thread attaches. The shared cursor ends at the end of
  * the fill, where a cursor-fixed allocator would have left it.

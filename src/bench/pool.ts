@@ -11,7 +11,7 @@
  * release (StartBarrier.releaseWhenArrived), so no worker is left parked; a worker failing after it
  * has the others asked to stop, so none runs on to its deadline. The caller terminates the pool in a finally.
  */
-import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
+import { WorkerPool, compiledWorkerUrl, type WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { RaceControl } from '../race/control.js';
 import type { ErrorKindName } from '../alloc/types.js';
@@ -25,10 +25,11 @@ export interface BenchPool {
   terminate(): Promise<void>;
 }
 
-export async function startBenchPool(size: number, seed: number, url?: URL): Promise<BenchPool> {
+export async function startBenchPool(size: number, seed: number, url?: URL, workerOptions: WorkerSpawnOptions = {}): Promise<BenchPool> {
   const race = RaceControl.create({ workers: size, traceCapacity: 0, maxDecisions: 0 });
   race.setPolicy('none');
   const pool = await WorkerPool.start<BenchWorkerApi>({
+    ...workerOptions,
     url: url ?? compiledWorkerUrl(import.meta.url, './worker.js'),
     count: size,
     workerData: () => null,

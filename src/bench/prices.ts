@@ -4,7 +4,7 @@
  * over rounds. Price = 1 − ratio: +3% means 3% fewer cycles per second than the baseline.
  *
  * Against early/none (same cursor setting) at one worker this is pure overhead. At several workers
- * the unfixed path corrupts the filesystem and its workload changes (ARCHITECTURE.md), so there the
+ * the unfixed path corrupts the filesystem and its workload changes (docs/benchmarks.md), so there the
  * fixes are also priced against the other correct variants: seqlock against keylock, and each early
  * fix against the freelist allocator (correct by construction: its lookup is locked).
  */

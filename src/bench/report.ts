@@ -2,6 +2,10 @@
  * The benchmark report: the JSON result (every sample), a Markdown report, and SVG charts, all
  * under one output directory. `buildReport` is pure (result in, text out) so it can be tested on a
  * synthetic result; `writeReport` puts the files on disk.
+ *
+ * The charts need vega and vega-lite, optional peer dependencies (most of the install size, and
+ * nothing a library user needs): charts.ts is loaded only when a report is built, and without them
+ * the report is written with a line saying how to get the charts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -9,6 +13,8 @@ import { raceRate, formatRate } from '../torture/rates.js';
 import { count } from '../torture/format.js';
 import { fmt, fmtPct, fmtPctRange, fmtSummary, pct, workersLabel } from './stats.js';
 import { fmtAtomics } from './atomics-count.js';
+import type { ContendedResult } from './contended.js';
+import type { LockTarget } from './lock-targets.js';
 import { atomicsNs, type MicroResult } from './micro.js';
 import { configLabel } from './cycle.js';
 import { delayLabel, type RaceResult } from './race-sweep.js';
@@ -16,7 +22,25 @@ import { FLAT_TARGET, type SizeResult } from './size-sweep.js';
 import type { ScalingResult } from './scaling.js';
 import type { PriceRow } from './prices.js';
 import type { BenchResult, MachineInfo } from './suite.js';
-import { pricesSpec, raceSpec, renderSvg, scalingSpec, sizeSpec } from './charts.js';
+
+type ChartsModule = typeof import('./charts.js');
+
+/** What to run so that `sab-alloc bench` renders charts. */
+export const CHARTS_INSTALL_HINT = 'npm install vega@6 vega-lite@6';
+
+/**
+ * The chart renderer, or null when vega / vega-lite are not installed (any other failure to load
+ * it is a bug and is thrown).
+ */
+export async function loadCharts(): Promise<ChartsModule | null> {
+  try {
+    return await import('./charts.js');
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND' && /['"]vega(-lite)?['"]/.test((e as Error).message);
+    if (missing) return null;
+    throw e;
+  }
+}
 
 export const CHART_DIR = 'bench-charts';
 export const REPORT_FILE = 'bench-report.md';
@@ -44,7 +68,8 @@ function microSection(m: MicroResult): string {
     + `Atomics.add ${fmt(raw.add)} ns, Atomics.compareExchange ${fmt(raw.compareExchange)} ns, plain typed-array read ${fmt(raw.plainRead)} ns; `
     + `calling an empty task function costs ${fmt(raw.emptyCall)} ns (included in every figure below the raw ones). `
     + '"≈ Atomics ns" prices a path\'s counted Atomics operations at those raw costs.', '');
-  const rows = m.entries.filter((e) => e.group !== 'cycle').map((e) => [
+  // Lock and read figures have their own section (Locks); the cycle its own.
+  const rows = m.entries.filter((e) => e.group === 'raw' || e.group === 'alloc').map((e) => [
     e.name, e.what, fmtSummary(e.ns), e.atomics ? `${fmt(e.atomics.total)} (${fmtAtomics(e.atomics)})` : '1 (by definition)',
     e.atomics ? fmt(atomicsNs(e.atomics, raw)) : '',
   ]);
@@ -65,6 +90,50 @@ export function cycleTableRows(m: MicroResult, prices: readonly PriceRow[]): str
       price ? fmtPct(price.price) : '(baseline)',
     ];
   });
+}
+
+/** Uncontended lock costs (micro's lock and read groups), in ns and in the unit each is priced in. */
+export function lockCostRows(m: MicroResult): string[][] {
+  return m.entries.filter((e) => e.group === 'lock' || e.group === 'read').map((e) => {
+    const unit = e.group === 'read' ? { name: 'loads', ns: m.raw.load } : { name: 'CAS', ns: m.raw.compareExchange };
+    return [e.name, fmtSummary(e.ns), e.atomics ? `${fmt(e.atomics.total)} (${fmtAtomics(e.atomics)})` : '', `${fmt(e.ns.median / unit.ns, 2)} ${unit.name}`];
+  });
+}
+
+export const LOCK_COST_HEADERS = ['uncontended, one thread', 'ns/op median (min–max)', 'Atomics ops', '≈ in CAS / loads of this run'];
+
+const rate = (r: number): string => (r >= 1e6 ? `${fmt(r / 1e6, 3)} M/s` : `${fmt(r / 1e3, 3)} k/s`);
+
+export function contendedRows(c: ContendedResult): string[][] {
+  return c.cells.map((x) => [
+    x.kind, String(x.workers), rate(x.pairsPerSec.median), `${rate(x.pairsPerSec.min)} – ${rate(x.pairsPerSec.max)}`,
+    fmt(x.parksPerPair, 2), `${Math.round(x.topShare * 100)}%`,
+  ]);
+}
+
+export const CONTENDED_HEADERS = ['contended: lock; increment; unlock', 'workers', 'pairs/s median', 'min – max', 'parks/pair', 'busiest worker'];
+
+export function lockTargetRows(t: readonly LockTarget[]): string[][] {
+  return t.map((x) => [x.target, x.measured, x.met ? 'PASS' : 'MISS', x.note]);
+}
+
+export const LOCK_TARGET_HEADERS = ['target (reported, not asserted)', 'measured', 'verdict', 'reason if missed'];
+
+function locksSection(r: BenchResult): string {
+  const out = ['## Locks', ''];
+  if (r.micro && r.micro.entries.some((e) => e.group === 'lock' || e.group === 'read')) {
+    out.push('Uncontended, on the main thread, in the micro section\'s rounds; priced in the compareExchange and load of the same run.', '',
+      mdTable(LOCK_COST_HEADERS, lockCostRows(r.micro)), '');
+  }
+  if (r.contended) {
+    const c = r.contended;
+    out.push(`Contended: ${c.workers.map(workersLabel).join(', ')} sharing one lock (lock; increment a shared word; unlock), `
+      + `${c.rounds} interleaved round(s) of ${c.runMs} ms; workers started once per lock kind and released together by a start barrier. `
+      + '"Busiest worker" is the largest share of the pairs one worker got (1/workers is an even split): none of these locks queues its waiters.', '',
+      mdTable(CONTENDED_HEADERS, contendedRows(c)), '');
+  }
+  if (r.lockTargets && r.lockTargets.length > 0) out.push(mdTable(LOCK_TARGET_HEADERS, lockTargetRows(r.lockTargets)), '');
+  return out.join('\n');
 }
 
 export const CYCLE_HEADERS = ['configuration', 'ns/cycle median (min–max)', 'Atomics ops alloc / write / put / free', 'Atomics ops total', '≈ Atomics ns', 'price vs early/none (same cursor)'];
@@ -191,18 +260,27 @@ export interface BuiltReport {
   markdown: string;
   /** file name (inside the chart directory) → SVG text */
   charts: Record<string, string>;
+  /** Whether charts were left out because the renderer is not installed. */
+  chartsMissing: boolean;
 }
 
-/** Markdown and SVGs for a result; `chartDir` is how the Markdown refers to the chart directory. */
-export async function buildReport(r: BenchResult, chartDir = CHART_DIR): Promise<BuiltReport> {
-  const charts: Record<string, string> = {};
-  const ref = (name: string): string => `${chartDir}/${name}`;
-  if (r.scaling) charts['scaling.svg'] = await renderSvg(scalingSpec(r.scaling));
-  if (r.race) charts['race.svg'] = await renderSvg(raceSpec(r.race));
-  if (r.size) charts['size.svg'] = await renderSvg(sizeSpec(r.size));
-  if (r.prices && (r.prices.scaling.length > 0 || r.prices.cycle.length > 0)) {
-    const ws = r.scaling ? r.scaling.workers.filter((w) => w === 1 || w === 4) : [];
-    charts['prices.svg'] = await renderSvg(pricesSpec(r.prices, ws.length > 0 ? ws : (r.scaling?.workers ?? [])));
+/**
+ * Markdown and SVGs for a result; `chartDir` is how the Markdown refers to the chart directory.
+ * `charts` is the renderer (default: loaded if installed; null: none).
+ */
+export async function buildReport(r: BenchResult, chartDir = CHART_DIR, charts?: ChartsModule | null): Promise<BuiltReport> {
+  const renderer = charts === undefined ? await loadCharts() : charts;
+  const svgs: Record<string, string> = {};
+  const ref = (name: string): string | null => (svgs[name] !== undefined ? `${chartDir}/${name}` : null);
+  if (renderer !== null) {
+    const { pricesSpec, raceSpec, renderSvg, scalingSpec, sizeSpec } = renderer;
+    if (r.scaling) svgs['scaling.svg'] = await renderSvg(scalingSpec(r.scaling));
+    if (r.race) svgs['race.svg'] = await renderSvg(raceSpec(r.race));
+    if (r.size) svgs['size.svg'] = await renderSvg(sizeSpec(r.size));
+    if (r.prices && (r.prices.scaling.length > 0 || r.prices.cycle.length > 0)) {
+      const ws = r.scaling ? r.scaling.workers.filter((w) => w === 1 || w === 4) : [];
+      svgs['prices.svg'] = await renderSvg(pricesSpec(r.prices, ws.length > 0 ? ws : (r.scaling?.workers ?? [])));
+    }
   }
   const md: string[] = [
     '# sab-alloc benchmark report', '',
@@ -213,36 +291,46 @@ export async function buildReport(r: BenchResult, chartDir = CHART_DIR): Promise
       ? ` — above the ${r.machine.cores} cores: other work shared the machine, so read the spreads, not just the medians.` : '.'}`, '',
     'Every figure is the median over interleaved rounds (each round measures every configuration once, in a shuffled order) '
     + 'with its min–max across rounds; the JSON file holds every sample. Speed is measured here, never asserted in tests.', '',
+    ...(renderer === null ? [`No charts: the chart renderer (vega, vega-lite) is not installed; \`${CHARTS_INSTALL_HINT}\` and rerun to get them.`, ''] : []),
   ];
-  if (r.prices && (r.prices.scaling.length > 0 || r.prices.cycle.length > 0)) md.push(pricesSection(r, charts['prices.svg'] ? ref('prices.svg') : null));
-  if (r.micro) md.push(microSection(r.micro), cycleSection(r.micro, r.prices?.cycle ?? []));
+  if (r.prices && (r.prices.scaling.length > 0 || r.prices.cycle.length > 0)) md.push(pricesSection(r, ref('prices.svg')));
+  if (r.micro) md.push(microSection(r.micro));
+  if ((r.micro && r.micro.entries.some((e) => e.group === 'lock' || e.group === 'read')) || r.contended) md.push(locksSection(r));
+  if (r.micro && r.micro.entries.some((e) => e.group === 'cycle')) md.push(cycleSection(r.micro, r.prices?.cycle ?? []));
   if (r.scaling) md.push(scalingSection(r.scaling, ref('scaling.svg')));
   if (r.race) md.push(raceSection(r.race, ref('race.svg')));
   if (r.size) md.push(sizeSection(r.size, ref('size.svg')));
-  return { markdown: md.join('\n'), charts };
+  return { markdown: md.join('\n'), charts: svgs, chartsMissing: renderer === null };
 }
 
 export interface WrittenFiles {
   json: string;
   report: string;
   charts: string[];
+  /** Charts were left out: the renderer is not installed. */
+  chartsMissing: boolean;
 }
 
-/** Writes the JSON (default <out>/bench.json), the Markdown report and the charts. */
+/** The result as the JSON file holds it. */
+export function resultJson(r: BenchResult): string {
+  return `${JSON.stringify(r, null, 1)}\n`;
+}
+
+/** Writes the JSON (default <out>/bench.json), the Markdown report and the charts (when the renderer is installed). */
 export async function writeReport(r: BenchResult, outDir: string, jsonPath?: string): Promise<WrittenFiles> {
   const json = jsonPath ?? join(outDir, JSON_FILE);
   mkdirSync(outDir, { recursive: true });
   mkdirSync(dirname(json), { recursive: true });
-  writeFileSync(json, `${JSON.stringify(r, null, 1)}\n`);
+  writeFileSync(json, resultJson(r));
   const chartDir = join(outDir, CHART_DIR);
   const built = await buildReport(r, relative(outDir, chartDir) || CHART_DIR);
-  mkdirSync(chartDir, { recursive: true });
   const charts = Object.entries(built.charts).map(([name, svg]) => {
+    mkdirSync(chartDir, { recursive: true });
     const p = join(chartDir, name);
     writeFileSync(p, svg);
     return p;
   });
   const report = join(outDir, REPORT_FILE);
   writeFileSync(report, `${built.markdown}\n`);
-  return { json, report, charts };
+  return { json, report, charts, chartsMissing: built.chartsMissing };
 }

@@ -2,9 +2,9 @@
  * How a benchmark figure is summarised: the median of its per-round values with their spread.
  * One round is one pass over every configuration (A B C … then A B C …), so a figure's rounds were
  * measured at different moments of a noisy shared machine; the min–max and IQR say how much that
- * moved it. A single pair of runs proves nothing on these machines (ARCHITECTURE.md).
+ * moved it. A single pair of runs proves nothing on these machines (docs/benchmarks.md).
  */
-import { max, median, min, quantileSorted } from 'simple-statistics';
+import { max, median, min, quantileSorted } from '../torture/quantiles.js';
 import { count } from '../torture/format.js';
 
 export interface Summary {

@@ -1,64 +1,106 @@
 /**
- * The whole benchmark session behind `sab-alloc bench`: a plan (full, quick, or the test's tiny
- * one), an up-front duration estimate, the sections in order (micro → size → scaling → race; the
- * single-thread ones first, before any worker exists), and one result object holding the machine,
- * the seed, the plan and every sample.
+ * The one benchmark harness, behind `sab-alloc bench` (and the `npm run bench:*` aliases): a plan
+ * (full, quick, or the test's tiny one) for the sections asked for, an up-front duration estimate,
+ * the sections in order (micro → size → contended → scaling → race: the single-thread ones first,
+ * before any worker exists), and one result object holding the machine, the seed, the plan and
+ * every sample.
  *
- * Workers are started once, before the first timed round of the worker sections, and terminated
- * in a finally whatever happens.
+ * Sections: micro (one thread: raw Atomics costs, lock + unlock, reads, one allocation, the cycle),
+ * contended (lock throughput with 1–4 workers), scaling (allocator throughput vs workers), race
+ * (race rate vs injected delay), size (scan cost vs device size). Two shorthands name what the
+ * former separate scripts measured: `locks` = micro's raw, lock and read groups + contended;
+ * `alloc` = micro's raw and cycle groups + size.
+ *
+ * Workers are started once per section, before its first timed round, and terminated in a finally
+ * whatever happens.
  */
 import os from 'node:os';
 import { randomSeed } from '../shared/prng.js';
 import { ConfigError } from '../shared/validate.js';
 import { count } from '../torture/format.js';
-import { runMicro, MICRO_GROUPS, MICRO_TASKS, type MicroGroup, type MicroResult } from './micro.js';
+import { runMicro, MICRO_GROUPS, microTaskCount, type MicroGroup, type MicroResult } from './micro.js';
 import { runSizeSweep, SIZE_CONFIGS, type SizeResult } from './size-sweep.js';
 import { runScaling, type ScalingResult } from './scaling.js';
 import { FULL_DELAYS_NS, RACE_CONFIGS, runRaceSweep, type RaceResult } from './race-sweep.js';
 import { startBenchPool } from './pool.js';
+import { runContended, CONTENDED_KINDS, type ContendedResult } from './contended.js';
+import { lockTargets, type LockTarget } from './lock-targets.js';
+import type { WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { pricesFromCycles, pricesFromScaling, type PriceRow } from './prices.js';
 import { ALL_CONFIGS } from './cycle.js';
 
-export type Section = 'micro' | 'scaling' | 'race' | 'size';
-export const SECTIONS: readonly Section[] = ['micro', 'scaling', 'race', 'size'];
+export type Section = 'micro' | 'contended' | 'scaling' | 'race' | 'size';
+/** Every section, in the order a plan lists them. */
+export const SECTIONS: readonly Section[] = ['micro', 'contended', 'scaling', 'race', 'size'];
 export type PlanKind = 'full' | 'quick' | 'tiny';
+
+/** Names `--only` accepts besides the sections: each stands for part of micro plus one section. */
+export type Shorthand = 'locks' | 'alloc';
+export const SHORTHANDS: Readonly<Record<Shorthand, { sections: readonly Section[]; microGroups: readonly MicroGroup[]; what: string }>> = {
+  locks: { sections: ['micro', 'contended'], microGroups: ['raw', 'lock', 'read'], what: 'uncontended lock costs (micro) + contended lock throughput' },
+  alloc: { sections: ['micro', 'size'], microGroups: ['raw', 'cycle'], what: 'the one-thread allocation cycle (micro) + scan cost vs device size' },
+};
+/** What `--only` accepts: sections and shorthands. */
+export const ONLY_NAMES: readonly string[] = [...SECTIONS, ...Object.keys(SHORTHANDS)];
 
 export interface BenchPlan {
   kind: PlanKind;
   sections: Section[];
   micro: { rounds: number; timeMs: number; warmupMs: number; countCalls: number; groups: MicroGroup[] };
   size: { sizes: number[]; rounds: number; timeMs: number; warmupMs: number; fill: number };
+  contended: { workers: number[]; rounds: number; runMs: number };
   scaling: { workers: number[]; rounds: number; durationMs: number; warmupMs: number };
   race: { delaysNs: number[]; workers: number[]; rounds: number; durationMs: number; probability: number };
 }
 
-export function makePlan(kind: PlanKind, sections: readonly Section[] = SECTIONS): BenchPlan {
-  const only = SECTIONS.filter((s) => sections.includes(s));
-  if (only.length === 0) throw new ConfigError('only', `must name at least one of ${SECTIONS.join(', ')}`);
-  const groups = [...MICRO_GROUPS];
+/**
+ * The plan for `kind` over `only` (sections and shorthands; default every section). A section
+ * named on its own runs whole; micro named only through shorthands runs the union of their groups.
+ */
+export function makePlan(kind: PlanKind, only: readonly string[] = SECTIONS): BenchPlan {
+  const unknown = only.filter((name) => !ONLY_NAMES.includes(name));
+  if (unknown.length > 0) throw new ConfigError('only', `unknown: ${unknown.join(', ')}; must be a comma-separated list of ${ONLY_NAMES.join(', ')}`);
+  const wanted = new Set<Section>();
+  const groupSet = new Set<MicroGroup>();
+  for (const name of only) {
+    if (name in SHORTHANDS) {
+      const sh = SHORTHANDS[name as Shorthand];
+      sh.sections.forEach((x) => wanted.add(x));
+      sh.microGroups.forEach((g) => groupSet.add(g));
+    } else {
+      wanted.add(name as Section);
+      if (name === 'micro') MICRO_GROUPS.forEach((g) => groupSet.add(g));
+    }
+  }
+  const sections = SECTIONS.filter((x) => wanted.has(x));
+  if (sections.length === 0) throw new ConfigError('only', `must name at least one of ${ONLY_NAMES.join(', ')}`);
+  const groups = MICRO_GROUPS.filter((g) => groupSet.has(g));
   if (kind === 'full') {
     return {
-      kind, sections: only,
+      kind, sections,
       micro: { rounds: 40, timeMs: 10, warmupMs: 50, countCalls: 1000, groups },
       size: { sizes: [1 << 10, 1 << 14, 1 << 16, 1 << 18, 1 << 20], rounds: 12, timeMs: 30, warmupMs: 30, fill: 0.5 },
+      contended: { workers: [1, 2, 4], rounds: 5, runMs: 300 },
       scaling: { workers: [1, 2, 4, 8], rounds: 20, durationMs: 60, warmupMs: 100 },
       race: { delaysNs: [...FULL_DELAYS_NS], workers: [1, 2, 4, 8], rounds: 2, durationMs: 400, probability: 1 },
     };
   }
   if (kind === 'quick') {
     return {
-      kind, sections: only,
+      kind, sections,
       micro: { rounds: 10, timeMs: 8, warmupMs: 20, countCalls: 300, groups },
       size: { sizes: [1 << 10, 1 << 16, 1 << 20], rounds: 8, timeMs: 20, warmupMs: 10, fill: 0.5 },
+      contended: { workers: [1, 2, 4], rounds: 2, runMs: 80 },
       scaling: { workers: [1, 2, 4], rounds: 6, durationMs: 50, warmupMs: 40 },
       race: { delaysNs: [...FULL_DELAYS_NS], workers: [1, 4], rounds: 1, durationMs: 100, probability: 1 },
     };
   }
   // tiny: the test's smoke run. Every section and file, minimal time.
   return {
-    kind, sections: only,
+    kind, sections,
     micro: { rounds: 1, timeMs: 4, warmupMs: 1, countCalls: 10, groups },
     size: { sizes: [1 << 10, 1 << 12], rounds: 1, timeMs: 4, warmupMs: 1, fill: 0.5 },
+    contended: { workers: [1, 2], rounds: 1, runMs: 20 },
     scaling: { workers: [1, 2], rounds: 1, durationMs: 25, warmupMs: 0 },
     race: { delaysNs: [0, 10_000], workers: [1, 2], rounds: 1, durationMs: 25, probability: 1 },
   };
@@ -66,7 +108,8 @@ export function makePlan(kind: PlanKind, sections: readonly Section[] = SECTIONS
 
 /** Seconds each section should take: its timed budget plus measured overheads (fills, fsck, RPC). */
 export function estimateSections(p: BenchPlan): Record<Section, number> {
-  const micro = MICRO_TASKS * (p.micro.rounds * p.micro.timeMs + p.micro.warmupMs) / 1000 + MICRO_TASKS * p.micro.countCalls * 3e-6 + 0.5;
+  const tasks = microTaskCount(p.micro.groups);
+  const micro = tasks * (p.micro.rounds * p.micro.timeMs + p.micro.warmupMs) / 1000 + tasks * p.micro.countCalls * 3e-6 + 0.5;
   // Filling half a device costs ~2 µs per bucket per configuration; counting an O(n) scan a few calls.
   const size = p.size.sizes.reduce((a, n) => a + SIZE_CONFIGS.length * (n * 0.5 * 2e-6 + p.size.rounds * p.size.timeMs / 1000 + 0.05) + n * 2e-7, 0);
   const runOverhead = 0.015;
@@ -74,7 +117,9 @@ export function estimateSections(p: BenchPlan): Record<Section, number> {
     + ALL_CONFIGS.length * (p.scaling.warmupMs / 1000 + runOverhead);
   const race = p.race.rounds * p.race.delaysNs.length * p.race.workers.length * RACE_CONFIGS.length * (p.race.durationMs / 1000 + runOverhead + 0.01);
   const pool = 1.5;
-  const all: Record<Section, number> = { micro, size, scaling: scaling + pool, race: race + pool };
+  // Each lock kind has its own pool (~0.3 s to start); a run's set-up and RPC round trip ~20 ms.
+  const contended = CONTENDED_KINDS.length * (0.3 + p.contended.rounds * p.contended.workers.length * (p.contended.runMs / 1000 + 0.02));
+  const all: Record<Section, number> = { micro, size, contended, scaling: scaling + pool, race: race + pool };
   for (const s of SECTIONS) if (!p.sections.includes(s)) all[s] = 0;
   return all;
 }
@@ -130,8 +175,11 @@ export interface BenchResult {
   size?: SizeResult;
   scaling?: ScalingResult;
   race?: RaceResult;
+  contended?: ContendedResult;
   /** Fix prices: from the scaling sweep (workers) and from the micro cycle figures (one thread). */
   prices?: { scaling: PriceRow[]; cycle: PriceRow[] };
+  /** The lock targets (reported, never asserted), from the micro lock figures and the contended section. */
+  lockTargets?: LockTarget[];
 }
 
 export interface SuiteHooks {
@@ -143,6 +191,8 @@ export interface SuiteHooks {
 export interface SuiteOptions {
   plan: BenchPlan;
   seed?: number;
+  /** Flags and resource limits for the benchmark's workers (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
 export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Promise<BenchResult> {
@@ -179,10 +229,16 @@ export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Pr
       onTask: (d, t, task) => progress('size', d / t, `size: ${task}`),
     });
   });
+  await section('contended', async () => {
+    result.contended = await runContended({
+      ...plan.contended, ...(o.workerOptions !== undefined ? { workerOptions: o.workerOptions } : {}),
+      onRun: (d, t, l) => progress('contended', d / t, `contended: ${l}`),
+    });
+  });
   const needPool = plan.sections.includes('scaling') || plan.sections.includes('race');
   if (needPool) {
     const size = Math.max(...(plan.sections.includes('scaling') ? plan.scaling.workers : [1]), ...(plan.sections.includes('race') ? plan.race.workers : [1]));
-    const bp = await startBenchPool(size, seed);
+    const bp = await startBenchPool(size, seed, undefined, o.workerOptions);
     try {
       await section('scaling', async () => {
         result.scaling = await runScaling(bp, { ...plan.scaling, seed, onRun: (d, t, l) => progress('scaling', d / t, `scaling: ${l}`) });
@@ -200,6 +256,8 @@ export async function runBenchSuite(o: SuiteOptions, hooks: SuiteHooks = {}): Pr
       cycle: result.micro ? pricesFromCycles(result.micro) : [],
     };
   }
+  const targets = lockTargets(result.micro, result.contended);
+  if (targets.length > 0) result.lockTargets = targets;
   result.durationMs = performance.now() - t0;
   result.loadAvgEnd = os.loadavg()[0]!;
   return result;

@@ -1,44 +1,52 @@
 /**
- * `sab-alloc bench`: the benchmark suite (micro, scaling, race-rate and size sweeps) with a JSON
- * result, a Markdown report and SVG charts under --out; or `--compare A.json B.json` to set two
- * results side by side. Registered by the dispatcher (src/cli.ts) through registerBenchCommand.
+ * `sab-alloc bench`: the one benchmark harness (src/bench/suite.ts). Every section by default, or
+ * `--only` some of them (or the shorthands `locks` and `alloc`, which `npm run bench:locks` and
+ * `npm run bench:alloc` run); tables on stdout, the JSON result, and — unless `--no-report` — a
+ * Markdown report and SVG charts under --out. `--compare A.json B.json` sets two results side by
+ * side instead.
  *
- * Bad flags throw commander's InvalidArgumentError from their parsers, so the message names the flag
- * and the dispatcher exits with code 2.
+ * Where the files go is printed before the run starts and checked then (a long run must not end in
+ * a lost result), and listed again at the end.
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { intArg } from './args.js';
-import { makePlan, machineInfo, runBenchSuite, estimateSeconds, SECTIONS, type PlanKind, type Section } from '../bench/suite.js';
-import { writeReport, cycleTableRows, CYCLE_HEADERS, priceRowsMd, PRICE_HEADERS, machineLine, sizeTable } from '../bench/report.js';
+import {
+  OutputError, UsageError, checkOutputDir, checkOutputFile, exitAfterOutputFailure, exitForError, given, intArg, pathArg, writeOutputFile, type FlagNames,
+} from './args.js';
+import { makePlan, machineInfo, runBenchSuite, estimateSeconds, ONLY_NAMES, SECTIONS, SHORTHANDS, type BenchResult, type PlanKind } from '../bench/suite.js';
+import {
+  writeReport, cycleTableRows, CYCLE_HEADERS, priceRowsMd, PRICE_HEADERS, machineLine, sizeTable, lockCostRows, LOCK_COST_HEADERS,
+  contendedRows, CONTENDED_HEADERS, lockTargetRows, LOCK_TARGET_HEADERS, loadCharts, resultJson, CHARTS_INSTALL_HINT, JSON_FILE,
+} from '../bench/report.js';
 import { compareResults, formatCompareRows, loadResult } from '../bench/compare.js';
 import { cliTable } from '../bench/tables.js';
+import { fmt } from '../bench/stats.js';
+import { FLAT_TARGET } from '../bench/size-sweep.js';
+
+/** Library option → flag. */
+const FLAGS: FlagNames = { only: '--only', seed: '--seed' };
 
 interface BenchFlags {
   quick?: boolean;
   tiny?: boolean;
   out: string;
   json?: string;
-  only?: Section[];
+  report: boolean;
+  only?: string[];
   seed?: number;
   compare?: string[];
 }
 
-export function sectionsArg(value: string): Section[] {
-  const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const bad = parts.filter((p) => !(SECTIONS as readonly string[]).includes(p));
-  if (parts.length === 0 || bad.length > 0) {
-    throw new InvalidArgumentError(`must be a comma-separated list of ${SECTIONS.join(', ')}${bad.length > 0 ? `; unknown: ${bad.join(', ')}` : ''}`);
+/** `--only`: sections and shorthands, comma-separated, no empty entries. */
+export function sectionsArg(value: string): string[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const empty = parts.some((p) => p.length === 0);
+  const bad = parts.filter((p) => p.length > 0 && !ONLY_NAMES.includes(p));
+  if (empty || bad.length > 0) {
+    throw new InvalidArgumentError(`must be a comma-separated list of ${ONLY_NAMES.join(', ')}${bad.length > 0 ? `; unknown: ${bad.join(', ')}` : '; no empty entries'}`);
   }
-  return [...new Set(parts)] as Section[];
-}
-
-function pathArg(what: string): (value: string) => string {
-  return (value) => {
-    if (value.trim() === '') throw new InvalidArgumentError(`must be a ${what}, got an empty string`);
-    return value;
-  };
+  return [...new Set(parts)];
 }
 
 export function duration(s: number): string {
@@ -46,38 +54,78 @@ export function duration(s: number): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-async function runCompare(files: string[], cmd: Command): Promise<void> {
-  if (files.length !== 2) cmd.error(`error: option '--compare <files...>' needs exactly two result files (A.json B.json), got ${files.length}`, { exitCode: 2, code: 'sab-alloc.compareArgs' });
+async function runCompare(files: string[]): Promise<number> {
+  if (files.length !== 2) throw new UsageError('--compare', `needs exactly two result files (A.json B.json), got ${files.length}`);
   let a;
   let b;
   try {
     a = loadResult(files[0]!);
     b = loadResult(files[1]!);
   } catch (e) {
-    cmd.error(`error: option '--compare <files...>': ${(e as Error).message}`, { exitCode: 2, code: 'sab-alloc.compareFile' });
+    throw new UsageError('--compare', (e as Error).message);
   }
-  const rows = compareResults(a!, b!);
-  process.stdout.write(`A: ${files[0]} — ${machineLine(a!.machine)}\nB: ${files[1]} — ${machineLine(b!.machine)}\n`);
+  const rows = compareResults(a, b);
+  process.stdout.write(`A: ${files[0]} — ${machineLine(a.machine)}\nB: ${files[1]} — ${machineLine(b.machine)}\n`);
   process.stdout.write(cliTable(['figure', 'unit', 'A median', 'B median', 'B / A', 'change'], formatCompareRows(rows)));
   const flagged = rows.filter((r) => r.flagged);
   process.stdout.write(`${rows.length} figures in both; ${flagged.length} changed beyond the measured spread `
     + `(B's median outside A's min–max and A's outside B's)${flagged.length > 0 ? `: ${flagged.filter((r) => r.verdict === 'worse').length} worse, ${flagged.filter((r) => r.verdict === 'better').length} better` : ''}.\n`);
+  return 0;
 }
 
-async function runBench(flags: BenchFlags): Promise<void> {
+/** The tables for whatever sections ran, in the order the report has them. */
+export function benchTables(result: BenchResult): string {
+  const o: string[] = [];
+  if (result.prices && result.prices.scaling.length > 0) {
+    const key = result.prices.scaling.filter((r) => r.target !== null);
+    o.push(cliTable(PRICE_HEADERS, priceRowsMd(key), 'Price of each fix (scaling sweep; price = throughput lost vs early/none, same rounds)'));
+  }
+  const m = result.micro;
+  if (m) {
+    const r = m.raw;
+    o.push(`Raw cost of one operation (same run): Atomics.load ${fmt(r.load)} ns · Atomics.store ${fmt(r.store)} ns · Atomics.add ${fmt(r.add)} ns · `
+      + `Atomics.compareExchange ${fmt(r.compareExchange)} ns · plain read ${fmt(r.plainRead)} ns\n`);
+    if (m.entries.some((e) => e.group === 'lock' || e.group === 'read')) o.push(cliTable(LOCK_COST_HEADERS, lockCostRows(m), 'Locks, uncontended (ns per operation, median (min–max) over rounds)'));
+  }
+  if (result.contended) o.push(cliTable(CONTENDED_HEADERS, contendedRows(result.contended), `Locks, contended (${result.contended.rounds} round(s) of ${result.contended.runMs} ms)`));
+  if (result.lockTargets && result.lockTargets.length > 0) o.push(cliTable(LOCK_TARGET_HEADERS, lockTargetRows(result.lockTargets)));
+  if (m && m.entries.some((e) => e.group === 'cycle')) {
+    o.push(cliTable(CYCLE_HEADERS, cycleTableRows(m, result.prices?.cycle ?? []),
+      `Allocation cycle, one thread: allocate + write ${m.cycleFs.writeSectors} sectors + put + free, ${m.cycleFs.buckets} buckets, discard off `
+      + '(ns per cycle, median (min–max) over rounds)'));
+    const single = (result.prices?.cycle ?? []).filter((p) => p.target !== null);
+    if (single.length > 0) o.push(cliTable(PRICE_HEADERS, priceRowsMd(single), 'Single-thread price of each fix (time per cycle vs early/none, same rounds)'));
+  }
+  if (result.size) {
+    const t = sizeTable(result.size);
+    o.push(cliTable(t.headers, t.rows, `Scan cost vs device size (ns per cycle median (min–max) · Atomics ops), first ${Math.round(result.size.fill * 100)}% full (growth ≤ ${FLAT_TARGET}× is the target)`));
+  }
+  return o.join('\n');
+}
+
+async function runBench(flags: BenchFlags): Promise<number> {
   const kind: PlanKind = flags.tiny ? 'tiny' : flags.quick ? 'quick' : 'full';
   const plan = makePlan(kind, flags.only ?? SECTIONS);
+  const outDir = resolve(flags.out);
+  const jsonPath = resolve(flags.json ?? resolve(outDir, JSON_FILE));
+  if (flags.report) checkOutputDir('--out', outDir);
+  checkOutputFile('--json', jsonPath);
   const m = machineInfo();
   const est = estimateSeconds(plan);
-  process.stderr.write(`sab-alloc bench (${kind}): ${plan.sections.join(', ')} on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}\n`
-    + `expected duration ≈ ${duration(est)}${kind === 'full' ? ' (use --quick for a short run)' : ''}\n`);
+  process.stderr.write(`sab-alloc bench (${kind}): ${plan.sections.join(', ')}${plan.sections.includes('micro') && plan.micro.groups.length < 5 ? ` (micro: ${plan.micro.groups.join(', ')})` : ''} `
+    + `on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}\n`
+    + `expected duration ≈ ${duration(est)}${kind === 'full' ? ' (use --quick for a short run)' : ''}\n`
+    + `writing ${jsonPath}${flags.report ? ` and the report under ${outDir}` : ''}\n`);
+  if (flags.report && await loadCharts() === null) {
+    process.stderr.write(`charts: skipped — the chart renderer (vega, vega-lite; optional) is not installed; \`${CHARTS_INSTALL_HINT}\` to get them\n`);
+  }
   const tty = process.stderr.isTTY === true;
   const bar = tty ? new cliProgress.SingleBar({
     format: '{bar} {percentage}% | {label}', barsize: 30, hideCursor: true, clearOnComplete: true, etaBuffer: 50,
   }, cliProgress.Presets.shades_classic) : null;
   bar?.start(Math.max(1, Math.round(est * 10)), 0, { label: 'starting' });
   const t0 = performance.now();
-  let result;
+  let result: BenchResult;
   try {
     result = await runBenchSuite({ plan, ...(flags.seed !== undefined ? { seed: flags.seed } : {}) }, {
       onProgress: (done, _total, label) => bar?.update(Math.round(done * 10), { label }),
@@ -86,40 +134,54 @@ async function runBench(flags: BenchFlags): Promise<void> {
   } finally {
     bar?.stop();
   }
-  const outDir = resolve(flags.out);
-  const files = await writeReport(result, outDir, flags.json !== undefined ? resolve(flags.json) : undefined);
-  const o: string[] = [];
-  if (result.prices && result.prices.scaling.length > 0) {
-    const key = result.prices.scaling.filter((r) => r.target !== null);
-    o.push(cliTable(PRICE_HEADERS, priceRowsMd(key), 'Price of each fix (scaling sweep; price = throughput lost vs early/none, same rounds)'));
+  process.stdout.write(benchTables(result));
+  process.stdout.write(`took ${duration((performance.now() - t0) / 1000)} (estimated ${duration(est)}); seed ${result.seed}; `
+    + `load average (1 min) ${fmt(result.machine.loadAvgStart)} → ${fmt(result.loadAvgEnd)}\n`);
+  try {
+    if (flags.report) {
+      const files = await writeReport(result, outDir, jsonPath);
+      process.stdout.write(`wrote ${files.json}\n      ${files.report}\n${files.charts.map((c) => `      ${c}\n`).join('')}`);
+    } else {
+      process.stdout.write(`wrote ${writeOutputFile('--json', jsonPath, resultJson(result))}\n`);
+    }
+  } catch (e) {
+    // writeReport's file-system failures carry a syscall; anything else is a bug and keeps its stack.
+    const failed = e instanceof OutputError || (e as NodeJS.ErrnoException)?.syscall === undefined ? e : new OutputError('--out', outDir, e);
+    return exitAfterOutputFailure(failed, 0, FLAGS);
   }
-  if (result.micro) {
-    o.push(cliTable(CYCLE_HEADERS, cycleTableRows(result.micro, result.prices?.cycle ?? []), 'Allocation cycle, one thread (ns per cycle, median (min–max) over rounds)'));
-  }
-  if (result.size) {
-    const t = sizeTable(result.size);
-    o.push(cliTable(t.headers, t.rows, `Cycle cost vs device size (ns per cycle median (min–max) · Atomics ops), first ${Math.round(result.size.fill * 100)}% full`));
-  }
-  process.stdout.write(o.join('\n'));
-  process.stdout.write(`took ${duration((performance.now() - t0) / 1000)} (estimated ${duration(est)}); seed ${result.seed}\n`
-    + `wrote ${files.json}\n      ${files.report}\n${files.charts.map((c) => `      ${c}\n`).join('')}`);
+  return 0;
 }
 
+/** Options --compare does not use: refused beside it rather than ignored. */
+const NOT_WITH_COMPARE = [['quick', '--quick'], ['only', '--only'], ['tiny', '--tiny'], ['seed', '--seed'], ['out', '--out'], ['json', '--json'], ['report', '--no-report']] as const;
+
 export function registerBenchCommand(program: Command): void {
+  const shorthands = Object.entries(SHORTHANDS).map(([name, s]) => `${name} = ${s.what}`).join('; ');
   program
     .command('bench')
-    .description('benchmarks: micro costs in Atomics ops, throughput vs workers, race rate vs delay, scan cost vs device size, the price of each fix; JSON + Markdown report + SVG charts')
-    .option('--quick', 'fewer rounds, worker counts and device sizes, shorter runs (about 30 s on 2 cores)')
-    .option('--out <dir>', 'directory for bench.json, bench-report.md and bench-charts/', pathArg('directory'), 'results')
-    .option('--json <file>', 'where to write the JSON result (default <out>/bench.json)', pathArg('file path'))
-    .option('--only <sections>', `run only these sections: comma-separated ${SECTIONS.join(',')}`, sectionsArg)
+    .description('benchmarks: lock and allocator costs in ns and Atomics ops, lock and allocator throughput vs workers, race rate vs delay, scan cost vs device size, the price of each fix; tables, JSON, Markdown report, SVG charts')
+    .option('--quick', 'fewer rounds, worker counts and device sizes, shorter runs (everything in about 45 s on 2 cores)')
+    .option('--only <sections>', `run only these, comma-separated: sections ${SECTIONS.join(', ')}, or ${shorthands}`, sectionsArg)
+    .option('--out <dir>', `directory for ${JSON_FILE}, bench-report.md and bench-charts/ (relative to the current directory)`, pathArg('directory'), 'results')
+    .option('--json <file>', `where to write the JSON result (default <out>/${JSON_FILE})`, pathArg('file path'))
+    .option('--no-report', 'write only the JSON result: no Markdown report, no charts')
     .option('--seed <n>', 'seed for the round order and race-hook streams (default random, recorded in the JSON)', intArg(0, 0xffffffff))
-    .addOption(new Option('--compare <files...>', 'compare two result files (A.json B.json): ratio of each figure, flagged beyond the measured spread')
-      .conflicts(['quick', 'only', 'tiny', 'seed']))
+    .addOption(new Option('--compare <files...>', 'compare two result files (A.json B.json): ratio of each figure, flagged beyond the measured spread'))
     // Internal: the smallest run that still writes every file (the test suite's smoke run).
     .addOption(new Option('--tiny').hideHelp())
     .action(async (flags: BenchFlags, cmd: Command) => {
-      if (flags.compare !== undefined) await runCompare(flags.compare, cmd);
-      else await runBench(flags);
+      try {
+        if (flags.compare !== undefined) {
+          const clash = NOT_WITH_COMPARE.find(([attr]) => given(cmd, attr));
+          if (clash !== undefined) throw new UsageError(clash[1], 'has no effect with --compare, which only reads two result files; give one or the other');
+          process.exitCode = await runCompare(flags.compare);
+          return;
+        }
+        if (!flags.report && given(cmd, 'out')) throw new UsageError('--out', 'has no effect with --no-report (only --json is written)');
+        if (flags.quick && flags.tiny) throw new UsageError('--quick', 'cannot be combined with --tiny');
+        process.exitCode = await runBench(flags);
+      } catch (e) {
+        process.exitCode = exitForError(e, FLAGS);
+      }
     });
 }

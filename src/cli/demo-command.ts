@@ -1,8 +1,9 @@
 /**
  * `sab-alloc demo` (what `npm start` runs): the six configurations side by side, a table and a
- * paragraph reading it, written also as JSON and Markdown.
+ * paragraph reading it; with --out DIR also demo.json and demo.md in DIR. Nothing is written
+ * without --out: run through npx from any directory, the demo must not leave files behind there
+ * (`npm start` passes --out results).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import Table from 'cli-table3';
@@ -11,15 +12,20 @@ import { formatRate } from '../torture/rates.js';
 import { count as fmt, percent as pct, wrap } from '../torture/format.js';
 import { defaultWorkers } from '../torture/runner.js';
 import type { DelayPolicy } from '../race/control.js';
-import { delayArg, exitForError, intArg, numberArg } from './args.js';
+import {
+  checkOutputDir, delayArg, delayOf, exitAfterOutputFailure, exitForError, intArg, numberArg, pathArg, writeOutputFile, type FlagNames,
+} from './args.js';
+
+/** Library option → flag (buckets has no flag: the demo always uses the default). */
+const FLAGS: FlagNames = { workers: '--workers', seconds: '--seconds', rounds: '--rounds', seed: '--seed', delay: '--delay', 'delay.points': '--delay' };
 
 interface DemoFlags {
   workers?: number;
   seconds?: number;
   rounds?: number;
   seed?: number;
-  delay?: DelayPolicy | null;
-  out: string;
+  delay?: DelayPolicy | 'none';
+  out?: string;
 }
 
 export function demoTable(d: DemoResult): string {
@@ -52,13 +58,20 @@ export function registerDemoCommand(program: Command): void {
     .option('--rounds <n>', 'interleaved rounds (default 2)', intArg(1, 100))
     .option('--seed <n>', 'master seed (default: random, printed)', intArg(0, 0xffffffff))
     .option('--delay <spec>', `race-point delay KIND:LENGTH:PROBABILITY or none (default spin:${DEMO_DEFAULT_DELAY.ns / 1000}us:${DEMO_DEFAULT_DELAY.probability})`, delayArg)
-    .option('--out <dir>', 'where demo.json and demo.md go', 'results')
+    .option('--out <dir>', 'also write demo.json and demo.md into this directory (created if missing; nothing is written without it)', pathArg('directory'))
     .action(async (f: DemoFlags) => {
       process.exitCode = await demoAction(f);
     });
 }
 
 async function demoAction(f: DemoFlags): Promise<number> {
+  if (f.out !== undefined) {
+    try {
+      checkOutputDir('--out', f.out);
+    } catch (e) {
+      return exitForError(e, FLAGS);
+    }
+  }
   const workers = f.workers ?? defaultWorkers();
   const seconds = f.seconds ?? 2.5;
   const rounds = f.rounds ?? 2;
@@ -68,12 +81,12 @@ async function demoAction(f: DemoFlags): Promise<number> {
     result = await runDemo({
       workers, seconds, rounds,
       ...(f.seed !== undefined ? { seed: f.seed } : {}),
-      ...(f.delay !== undefined ? { delay: f.delay } : {}),
+      ...(f.delay !== undefined ? { delay: delayOf(f.delay) ?? null } : {}),
     }, (done, total, name) => {
       if (name !== '' && process.stdout.isTTY) process.stdout.write(`\r  run ${done + 1}/${total}: ${name.padEnd(20)}`);
     });
   } catch (e) {
-    return exitForError(e);
+    return exitForError(e, FLAGS);
   }
   if (process.stdout.isTTY) process.stdout.write('\r'.padEnd(40) + '\r');
   const p = result.params;
@@ -81,10 +94,19 @@ async function demoAction(f: DemoFlags): Promise<number> {
   console.log(demoTable(result));
   console.log('');
   console.log(wrap(result.reading, 100));
-  mkdirSync(f.out, { recursive: true });
-  writeFileSync(join(f.out, 'demo.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(f.out, 'demo.md'), demoMarkdown(result));
+  const code = result.rows.every((r) => r.asExpected) ? 0 : 1;
   console.log('');
-  console.log(`wrote ${join(f.out, 'demo.json')} and ${join(f.out, 'demo.md')} (${(result.elapsedMs / 1000).toFixed(0)} s)`);
-  return result.rows.every((r) => r.asExpected) ? 0 : 1;
+  const took = `${(result.elapsedMs / 1000).toFixed(0)} s`;
+  if (f.out === undefined) {
+    console.log(`took ${took}; nothing written (--out DIR saves demo.json and demo.md)`);
+    return code;
+  }
+  try {
+    const json = writeOutputFile('--out', join(f.out, 'demo.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const md = writeOutputFile('--out', join(f.out, 'demo.md'), demoMarkdown(result));
+    console.log(`wrote ${json} and ${md} (${took})`);
+  } catch (e) {
+    return exitAfterOutputFailure(e, code, FLAGS);
+  }
+  return code;
 }

@@ -3,12 +3,21 @@
  * thing a new user should see. Prints the trace, what each task ended up with, the errors and fsck,
  * and whether the race happened or why the fix refused. `--all` runs every configuration.
  */
-import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import Table from 'cli-table3';
 import { ALLOCATORS, FIXES, FREELIST_LOOKUPS, WRITE_TYPES, type WriteType } from '../alloc/types.js';
 import { reproduceReportedRace, type ReproduceOptions, type ReproduceResult } from '../race/reproduce.js';
-import { exitForError } from './args.js';
+import {
+  UsageError, checkOutputFile, exitAfterOutputFailure, exitForError, given, pathArg, writeOutputFile, type FlagNames,
+} from './args.js';
+
+/** Library option → flag, for the options this command sets. */
+const FLAGS: FlagNames = {
+  allocator: '--allocator', fix: '--fix', cursorFix: '--cursor-fix', freelistLookup: '--freelist-lookup', dataTypes: '--data-types',
+};
+
+/** The flags that choose one configuration: --all runs every configuration and would ignore them. */
+const CONFIG_FLAGS = [['allocator', '--allocator'], ['fix', '--fix'], ['cursorFix', '--cursor-fix'], ['freelistLookup', '--freelist-lookup'], ['dataTypes', '--data-types']] as const;
 
 interface ReproduceFlags {
   allocator: ReproduceOptions['allocator'];
@@ -81,14 +90,27 @@ export function registerReproduceCommand(program: Command): void {
     .option('--cursor-fix', 'advance the allocation cursor')
     .addOption(new Option('--freelist-lookup <how>', 'freelist allocator: locked or unlocked candidate lookup').choices(FREELIST_LOOKUPS).default('locked'))
     .option('--data-types <t1,t2>', 'data types Task 1 and Task 2 write (default user,user; user,btree shows the mismatch)', dataTypesArg)
-    .option('--all', 'run every configuration and print a summary table')
-    .option('--json <file>', 'also write the result(s) as JSON')
-    .action(async (f: ReproduceFlags) => {
-      process.exitCode = await reproduceAction(f);
+    .option('--all', 'run every configuration and print a summary table (no configuration flags)')
+    .option('--json <file>', 'also write the result(s) as JSON', pathArg('file path'))
+    .action(async (f: ReproduceFlags, cmd: Command) => {
+      process.exitCode = await reproduceAction(f, cmd);
     });
 }
 
-async function reproduceAction(f: ReproduceFlags): Promise<number> {
+async function reproduceAction(f: ReproduceFlags, cmd: Command): Promise<number> {
+  try {
+    if (f.all) {
+      const chosen = CONFIG_FLAGS.find(([attr]) => given(cmd, attr));
+      if (chosen !== undefined) throw new UsageError(chosen[1], 'has no effect with --all, which runs every configuration; give one or the other');
+    }
+    if (given(cmd, 'freelistLookup') && f.allocator !== 'freelist') {
+      throw new UsageError('--freelist-lookup', 'applies only to --allocator freelist (the early allocator has no free-space lookup)');
+    }
+    if (f.json !== undefined) checkOutputFile('--json', f.json);
+  } catch (e) {
+    return exitForError(e, FLAGS);
+  }
+  let json: unknown;
   try {
     if (f.all) {
       const table = new Table({ style: { head: [], border: [] }, head: ['configuration', 'Task 2 bucket', 'Task 1 bucket', 'outcome'], wordWrap: true, colWidths: [26, 8, 8, 70] });
@@ -99,17 +121,24 @@ async function reproduceAction(f: ReproduceFlags): Promise<number> {
         table.push([c.name, result.tasks[1].bucket, result.tasks[0].bucket, outcome(result)]);
       }
       console.log(table.toString());
-      if (f.json !== undefined) writeFileSync(f.json, `${JSON.stringify(results, null, 2)}\n`);
-      return 0;
+      json = results;
+    } else {
+      const result = await reproduceReportedRace({
+        allocator: f.allocator, fix: f.fix, cursorFix: f.cursorFix ?? false, freelistLookup: f.freelistLookup,
+        ...(f.dataTypes !== undefined ? { dataTypes: f.dataTypes } : {}),
+      });
+      printOne(result);
+      json = result;
     }
-    const result = await reproduceReportedRace({
-      allocator: f.allocator, fix: f.fix, cursorFix: f.cursorFix ?? false, freelistLookup: f.freelistLookup,
-      ...(f.dataTypes !== undefined ? { dataTypes: f.dataTypes } : {}),
-    });
-    printOne(result);
-    if (f.json !== undefined) writeFileSync(f.json, `${JSON.stringify(result, null, 2)}\n`);
-    return 0;
   } catch (e) {
-    return exitForError(e);
+    return exitForError(e, FLAGS);
   }
+  if (f.json !== undefined) {
+    try {
+      writeOutputFile('--json', f.json, `${JSON.stringify(json, null, 2)}\n`);
+    } catch (e) {
+      return exitAfterOutputFailure(e, 0, FLAGS);
+    }
+  }
+  return 0;
 }

@@ -40,22 +40,29 @@ import { streamRng, type Rng } from '../shared/prng.js';
 import { RACE_POINT_COUNT, RACE_POINT_NAMES, RacePoint, racePointIndex, racePointLabel, type RaceHook } from '../alloc/race-points.js';
 import { cpuRelax } from '../locks/common.js';
 
+/** What race points do, as stored in the control word (see the header above). */
 export const Policy = { none: 0, observe: 1, delay: 2, script: 3, controlled: 4 } as const;
+/** A policy's name. */
 export type PolicyName = keyof typeof Policy;
 
+/** Word offsets in the control section. */
 export const Ctl = {
   policy: 0, trace: 1, progress: 2, delayKind: 3, delayNs: 4, delayThreshold: 5, delayMask: 6, ruleCount: 7,
   waitTimeoutMs: 8, traceCount: 9,
 } as const;
 
+/** Words per worker in the workers section. */
 export const WORKER_WORDS = 16;
+/** Word offsets within a worker's words. */
 export const Wk = { lastPoint: 0, lastBucket: 1, sched: 4, priority: 5, parkedOn: 6, phase: 7 } as const;
 /** A worker's float64 counts (the `counts` section), COUNT_DOUBLES per worker. */
 export const COUNT_DOUBLES = 8;
+/** Offsets within a worker's counts. */
 export const Cnt = { passes: 0, ops: 1, lastOp: 2 } as const;
 const RULE_WORDS = 8;
 const TRACE_WORDS = 6;
 
+/** Sizes of a RaceControl's shared memory. */
 export interface RaceControlOptions {
   workers: number;
   traceCapacity?: number;
@@ -63,14 +70,17 @@ export interface RaceControlOptions {
   maxDecisions?: number;
 }
 
-type RaceConfig = Required<RaceControlOptions>;
+/** RaceControlOptions with every default filled in. */
+export type RaceConfig = Required<RaceControlOptions>;
 
+/** Plain and structured-cloneable: post it to a worker and call RaceControl.attach there. */
 export interface RaceControlHandle {
   kind: 'sab-alloc/race';
   config: RaceConfig;
   region: RegionHandle;
 }
 
+/** The delay policy: a spin or a sleep at chosen race points, with a probability per pass. */
 export interface DelayPolicy {
   kind: 'spin' | 'sleep';
   /** Delay length in nanoseconds. */
@@ -96,6 +106,7 @@ export interface ScriptRule {
   untilCount?: number;
 }
 
+/** One traced pass of a race point (with tracing on). */
 export interface TraceEntry {
   worker: number;
   point: string;
@@ -103,6 +114,7 @@ export interface TraceEntry {
   opId: number;
 }
 
+/** Where a worker was last seen: its last race point, bucket and operation, and counts. */
 export interface WorkerPosition {
   worker: number;
   lastPoint: string | null;
@@ -122,8 +134,10 @@ export class ScheduleStallError extends Error {
   }
 }
 
+/** Where a delay policy delays unless told otherwise: the two points of the allocation window. */
 export const DEFAULT_DELAY_POINTS = ['candidateRead', 'beforeFreelistLock'];
 
+/** A race point's index from its name or label; a ConfigError on `param` for an unknown one. */
 export function pointIndex(param: string, name: string): number {
   const i = racePointIndex(name);
   if (i < 0) throw new ConfigError(param, `unknown race point ${JSON.stringify(name)}; known: ${RACE_POINT_NAMES.map((_, k) => racePointLabel(k)).join(', ')}`);
@@ -155,6 +169,10 @@ function normalize(o: RaceControlOptions): RaceConfig {
   };
 }
 
+/**
+ * The race policy in shared memory: one instance per run, created on the main thread and attached
+ * in every worker, whose WorkerHook each thread installs with `fs.setRaceHook`.
+ */
 export class RaceControl {
   readonly config: RaceConfig;
   readonly region: Region;
@@ -180,6 +198,7 @@ export class RaceControl {
     this.decisions = region.i32('decisions');
   }
 
+  /** Lays out and initialises the shared memory (policy none). */
   static create(options: RaceControlOptions): RaceControl {
     const config = normalize(options);
     const rc = new RaceControl(createRegion(raceSpec(config)), config);
@@ -188,6 +207,7 @@ export class RaceControl {
     return rc;
   }
 
+  /** The same RaceControl in another thread; validates the handle. */
   static attach(handle: unknown): RaceControl {
     if (typeof handle !== 'object' || handle === null || (handle as { kind?: unknown }).kind !== 'sab-alloc/race') {
       throw new ConfigError('handle', 'must be a race control handle (control.handle)');
@@ -205,19 +225,23 @@ export class RaceControl {
     return this.config.workers;
   }
 
+  /** The policy in force. */
   policy(): PolicyName {
     const p = Atomics.load(this.ctl, Ctl.policy);
     return (Object.keys(Policy) as PolicyName[]).find((k) => Policy[k] === p)!;
   }
 
+  /** Switches the policy for every worker at once. */
   setPolicy(policy: PolicyName): void {
     Atomics.store(this.ctl, Ctl.policy, Policy[checkOneOf('policy', policy, Object.keys(Policy) as PolicyName[])]);
   }
 
+  /** Records every pass in the trace section (up to traceCapacity). */
   setTrace(on: boolean): void {
     Atomics.store(this.ctl, Ctl.trace, on ? 1 : 0);
   }
 
+  /** Bound on every scripted or scheduled wait; past it the waiter throws ScheduleStallError. */
   setWaitTimeout(ms: number): void {
     Atomics.store(this.ctl, Ctl.waitTimeoutMs, checkInt('waitTimeoutMs', ms, 1, 3_600_000));
   }
@@ -297,6 +321,7 @@ export class RaceControl {
     return out;
   }
 
+  /** How often `worker` has passed race point `point`. */
   passCount(worker: number, point: number): number {
     return this.passes[worker * RACE_POINT_COUNT + point]!;
   }
@@ -305,6 +330,7 @@ export class RaceControl {
 let spinSink = 0;
 const HISTORY = 8;
 
+/** One of a worker's last race points (WorkerHook.recent). */
 export interface RecentPoint {
   point: string;
   bucket: number;
@@ -335,6 +361,7 @@ export class WorkerHook implements RaceHook {
     this.passBase = worker * RACE_POINT_COUNT;
   }
 
+  /** The allocator's call at a race point: records where the worker is and applies the policy. */
   at(point: number, bucket: number, opId: number, lockHeld: boolean): void {
     const ctl = this.rc.ctl;
     const policy = Atomics.load(ctl, Ctl.policy);

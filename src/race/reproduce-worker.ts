@@ -22,6 +22,7 @@ export interface TaskRequest {
   timeoutMs: number;
 }
 
+/** What one task of the reproduction got: its bucket, gen, operation, offset, and any commit error. */
 export interface TaskOutcome {
   worker: number;
   bucket: number;
@@ -34,7 +35,8 @@ export interface TaskOutcome {
 
 const api = {
   run(req: TaskRequest): TaskOutcome {
-    const fs = attachFilesystem(req.fs);
+    // Placed by task, not by attach order: extent ids (and so fsck's order of findings) repeat exactly.
+    const fs = attachFilesystem(req.fs, { placement: req.worker + 1 });
     const rc = RaceControl.attach(req.race);
     fs.setRaceHook(rc.hookFor(req.worker));
     new StartBarrier(req.barrier, 0).arriveAndWait(req.timeoutMs);

@@ -11,7 +11,7 @@
  * start on a fresh filesystem, so both scans meet bucket 0 first: K = 0.
  */
 import { StartBarrier } from '../shared/barrier.js';
-import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
+import { WorkerPool, compiledWorkerUrl, type WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { createFilesystem } from '../alloc/filesystem.js';
 import { normalizeConfig, type FilesystemOptions } from '../alloc/config.js';
 import type { FsckReport } from '../alloc/fsck.js';
@@ -22,6 +22,7 @@ import { RaceControl, type TraceEntry } from './control.js';
 import { describeTrace } from './trace-format.js';
 import type { ReproduceWorkerApi, TaskOutcome } from './reproduce-worker.js';
 
+/** Options of reproduceReportedRace: the configuration to run the reported interleaving under. */
 export interface ReproduceOptions extends Pick<FilesystemOptions, 'allocator' | 'fix' | 'cursorFix' | 'freelistLookup'> {
   /** Data types written by Task 1 and Task 2; different types show the data-type mismatch. */
   dataTypes?: [WriteType, WriteType];
@@ -29,8 +30,11 @@ export interface ReproduceOptions extends Pick<FilesystemOptions, 'allocator' | 
   sectors?: number;
   /** Bound on every wait: the run fails with a clear error instead of hanging. */
   timeoutMs?: number;
+  /** Flags and resource limits for the two workers (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
+/** What the reported interleaving did under one configuration. */
 export interface ReproduceResult {
   config: ReturnType<typeof normalizeConfig>;
   /** Both tasks opened the same bucket. */
@@ -49,9 +53,17 @@ export interface ReproduceResult {
   narrative: string[];
 }
 
+/** The report's names for the two workers (worker 0 is Task 1). */
 export const TASK_NAMES = ['Task 1', 'Task 2'] as const;
-const KNOWN = ['allocator', 'fix', 'cursorFix', 'freelistLookup', 'dataTypes', 'sectors', 'timeoutMs'];
+const KNOWN = ['allocator', 'fix', 'cursorFix', 'freelistLookup', 'dataTypes', 'sectors', 'timeoutMs', 'workerOptions'];
 
+/**
+ * Replays the interleaving of the 2023 report with two real workers sharing one fresh filesystem:
+ * a script in shared memory parks Task 2 until Task 1 has read bucket K, and Task 1 right after that
+ * read until Task 2 has opened, filled, committed and released K. Nothing depends on timing, so the
+ * outcome is the same every run: unfixed, Task 1 opens K a second time (duplicate backpointer); with
+ * a fix it skips K.
+ */
 export async function reproduceReportedRace(options: ReproduceOptions = {}): Promise<ReproduceResult> {
   checkKnownKeys('options', options, KNOWN);
   const dataTypes = options.dataTypes ?? ['user', 'user'];
@@ -79,6 +91,7 @@ export async function reproduceReportedRace(options: ReproduceOptions = {}): Pro
   ]);
   const barrier = new Int32Array(new SharedArrayBuffer(StartBarrier.WORDS * 4));
   const pool = await WorkerPool.start<ReproduceWorkerApi>({
+    ...options.workerOptions,
     url: compiledWorkerUrl(import.meta.url, './reproduce-worker.js'),
     count: 2,
     workerData: () => null,

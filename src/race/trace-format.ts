@@ -8,8 +8,8 @@ const VERB: Record<string, string> = {
   'candidate-read': 'reads the record: free, not open',
   'before-freelist-lock': 'takes the freelist lock to open it',
   'after-publish': 'opened it (published in the open-bucket hash)',
-  'before-commit': 'writes sectors; commit next',
-  'after-commit': 'committed the index update (record, backpointer)',
+  'before-commit': 'writes: the commit is next (nothing written yet)',
+  'after-commit': 'committed the write (record, extent, sector map, indexes)',
   'before-put': 'puts the open bucket',
   'after-put': 'released it (gone from the open-bucket hash)',
   'revalidate-failed': 'seqlock re-check: sequence changed, skips it',
@@ -20,12 +20,14 @@ const VERB: Record<string, string> = {
   'commit-failed': '!!! the commit found the bucket already holds data (see errors)',
 };
 
+/** One trace entry as a line: who, where, which bucket and operation, and what it means. */
 export function describeTraceEntry(e: TraceEntry, names?: readonly string[]): string {
   const who = names?.[e.worker] ?? `worker ${e.worker}`;
   const op = e.opId > 0 ? ` (op ${e.opId})` : '';
   return `${who.padEnd(8)} ${e.point.padEnd(22)} bucket ${String(e.bucket).padStart(3)}${op}: ${VERB[e.point] ?? e.point}`;
 }
 
+/** A whole trace as lines, in order (`names` names the workers, e.g. "Task 1"). */
 export function describeTrace(entries: readonly TraceEntry[], names?: readonly string[]): string[] {
   return entries.map((e) => describeTraceEntry(e, names));
 }

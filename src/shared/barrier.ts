@@ -13,8 +13,10 @@
  */
 import { checkSharedWords } from './validate.js';
 
+/** Int32 words a StartBarrier occupies. */
 export const BARRIER_WORDS = 3;
 
+/** Thrown in a worker waiting at a barrier that the main thread aborted (the run was cancelled). */
 export class BarrierAbortedError extends Error {
   constructor() {
     super('start barrier aborted: the run was cancelled before it started');
@@ -22,9 +24,13 @@ export class BarrierAbortedError extends Error {
   }
 }
 
+/** A one-shot start barrier over three words of shared memory (layout above), plus a stop flag. */
 export class StartBarrier {
+  /** Words the barrier needs (also {@link BARRIER_WORDS}). */
   static readonly WORDS = BARRIER_WORDS;
+  /** The shared words; post them to workers (they travel by reference). */
   readonly i32: Int32Array;
+  /** Where the barrier's words start in `i32`. */
   readonly index: number;
 
   constructor(i32: Int32Array, index: number) {
@@ -48,6 +54,7 @@ export class StartBarrier {
     }
   }
 
+  /** Workers that have arrived so far. */
   arrived(): number {
     return Atomics.load(this.i32, this.index);
   }
@@ -85,20 +92,24 @@ export class StartBarrier {
     this.release();
   }
 
+  /** Main side: lets every arrived (and later-arriving) worker go. */
   release(): void {
     Atomics.store(this.i32, this.index + 1, 1);
     Atomics.notify(this.i32, this.index + 1);
   }
 
+  /** Main side: cancels the run; waiting workers throw BarrierAbortedError. */
   abort(): void {
     Atomics.store(this.i32, this.index + 1, -1);
     Atomics.notify(this.i32, this.index + 1);
   }
 
+  /** Main side: asks time-boxed loops to end; they poll {@link stopRequested}. */
   requestStop(): void {
     Atomics.store(this.i32, this.index + 2, 1);
   }
 
+  /** Worker side: whether the main thread asked the run to stop. */
   stopRequested(): boolean {
     return Atomics.load(this.i32, this.index + 2) !== 0;
   }

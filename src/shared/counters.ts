@@ -33,6 +33,7 @@ export function counterWords(counters: number, members: number): number {
   return counterStride(counters) * members;
 }
 
+/** Named 64-bit counters, one padded block per member; see the header above. */
 export class CounterBlocks<Name extends string> {
   readonly names: readonly Name[];
   readonly members: number;
@@ -71,6 +72,7 @@ export class CounterBlocks<Name extends string> {
     return this.words;
   }
 
+  /** Adds n to one of a member's counters (the member's own thread only). */
   add(member: number, name: Name, n = 1): void {
     this.words[this.base(member) + this.offsetOf(name)]! += n;
   }
@@ -94,6 +96,7 @@ export class CounterBlocks<Name extends string> {
     return out;
   }
 
+  /** Zeroes one member's counters. */
   reset(member: number): void {
     const b = this.base(member);
     for (let i = 0; i < this.names.length; i++) this.words[b + i] = 0;

@@ -30,6 +30,10 @@ export function randomSeed(): number {
   return mix32((Date.now() ^ (process.pid << 16) ^ Math.floor(performance.now() * 1000)) >>> 0);
 }
 
+/**
+ * Seeded pseudo-random generator (sfc32: four 32-bit words of state, fast in JavaScript's int32
+ * arithmetic). Deterministic for a seed, so every random choice of a run replays from its seed.
+ */
 export class Rng {
   private a: number;
   private b: number;
@@ -77,6 +81,7 @@ export class Rng {
     return this.float() < p;
   }
 
+  /** One of `items`, uniformly. */
   pick<T>(items: readonly T[]): T {
     return items[this.below(items.length)]!;
   }
@@ -86,6 +91,7 @@ export class Rng {
     return [this.a, this.b, this.c, this.d];
   }
 
+  /** Puts back a state taken with {@link state}. */
   restore(s: readonly [number, number, number, number]): void {
     [this.a, this.b, this.c, this.d] = s;
   }

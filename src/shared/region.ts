@@ -27,16 +27,21 @@
  */
 import { ConfigError, checkInt } from './validate.js';
 
+/** First word of every region buffer: "SABA". */
 export const REGION_MAGIC = 0x53414241;
+/** Bytes of the header at the start of every region buffer (one cache line). */
 export const HEADER_BYTES = 64;
 const HEADER_WORDS = HEADER_BYTES / 4;
 const SECTION_ALIGN = 64;
 
+/** Element type of a section, and so of its typed-array view. */
 export type SectionType = 'i32' | 'u32' | 'u8' | 'f64' | 'i64';
 /** A Map, not an object: a section type named "toString" must not find a prototype member. */
 const ELEMENT_BYTES: ReadonlyMap<string, number> = new Map([['i32', 4], ['u32', 4], ['u8', 1], ['f64', 8], ['i64', 8]]);
 
+/** One named section a region should have. */
 export interface SectionSpec {
+  /** Unique within the region; `region.i32(name)` etc. return its view. */
   name: string;
   type: SectionType;
   /** Number of elements (not bytes). Zero is allowed and gives an empty view. */
@@ -45,12 +50,16 @@ export interface SectionSpec {
   buffer?: number;
 }
 
+/** What a region holds: its kind, the version of its layout, and its sections in order. */
 export interface RegionSpec {
+  /** Names what the memory is ("filesystem", "race", …): attach refuses another kind. */
   kind: string;
+  /** Bump it whenever the kind's layout changes meaning: attach refuses another version. */
   version: number;
   sections: SectionSpec[];
 }
 
+/** Where a section was placed: its buffer and byte offset (64-byte aligned). */
 export interface SectionLayout {
   name: string;
   type: SectionType;
@@ -59,10 +68,13 @@ export interface SectionLayout {
   byteOffset: number;
 }
 
+/** A laid-out region: every section placed, the size of each buffer, and a fingerprint of it all. */
 export interface RegionLayout {
   kind: string;
   version: number;
+  /** FNV-1a over kind, version and every section's placement: two builds agree on the memory iff this agrees. */
   hash: number;
+  /** Size of each buffer, header included. */
   bufferBytes: number[];
   sections: SectionLayout[];
 }
@@ -89,6 +101,7 @@ function headerIdentity(hdr: Int32Array): number {
   return (Atomics.load(hdr, 8) & 0xffff) * 2 ** 32 + (Atomics.load(hdr, 7) >>> 0);
 }
 
+/** A handle that does not describe a valid region of the expected kind, or a wrong section request. */
 export class RegionError extends Error {
   constructor(message: string) {
     super(message);
@@ -137,8 +150,10 @@ export function layoutRegion(spec: RegionSpec): RegionLayout {
   return { kind: spec.kind, version: spec.version, hash: layoutHash(spec.kind, spec.version, sections), bufferBytes, sections };
 }
 
+/** Typed views over the sections of one region; built by createRegion or attachRegion. */
 export class Region {
   readonly layout: RegionLayout;
+  /** The shared buffers, header first in each. */
   readonly buffers: SharedArrayBuffer[];
   private readonly views = new Map<string, View>();
 
@@ -158,6 +173,7 @@ export class Region {
     }
   }
 
+  /** Plain and structured-cloneable: post it to a worker and call attachRegion there. */
   get handle(): RegionHandle {
     return { layout: this.layout, buffers: this.buffers };
   }
@@ -179,10 +195,15 @@ export class Region {
     return v;
   }
 
+  /** The view of an i32 section; throws RegionError for an unknown name or another type. */
   i32(name: string): Int32Array { return this.view(name, 'i32') as Int32Array; }
+  /** The view of a u32 section. */
   u32(name: string): Uint32Array { return this.view(name, 'u32') as Uint32Array; }
+  /** The view of a u8 section. */
   u8(name: string): Uint8Array { return this.view(name, 'u8') as Uint8Array; }
+  /** The view of an f64 section. */
   f64(name: string): Float64Array { return this.view(name, 'f64') as Float64Array; }
+  /** The view of an i64 (BigInt64Array) section. */
   i64(name: string): BigInt64Array { return this.view(name, 'i64') as BigInt64Array; }
 
   /** Total bytes across every buffer, header included. */
@@ -217,6 +238,7 @@ export function createRegion(spec: RegionSpec): Region {
   return new Region({ layout, buffers });
 }
 
+/** What attachRegion checks a handle against. */
 export interface AttachExpectation {
   kind: string;
   version: number;

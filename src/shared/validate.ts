@@ -6,6 +6,7 @@
 
 /** A caller passed a value outside what the parameter allows. */
 export class ConfigError extends RangeError {
+  /** The parameter (option name, or path such as `delay.points`) the message is about. */
   readonly param: string;
   constructor(param: string, message: string) {
     super(`${param}: ${message}`);
@@ -45,6 +46,7 @@ export function checkOneOf<T extends string>(param: string, value: unknown, allo
   return value as T;
 }
 
+/** A boolean (not a truthy value). */
 export function checkBool(param: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new ConfigError(param, `must be true or false, got ${show(value)}`);
   return value;

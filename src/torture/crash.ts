@@ -21,6 +21,7 @@ import { EXTENT_LIVE, Ext } from '../alloc/extents.js';
 import type { Journal } from './journal.js';
 import { IntentKind, intentKind } from '../alloc/intents.js';
 
+/** One kill of a crash run: who, when, where it landed, what recovery did. */
 export interface CrashEvent {
   worker: number;
   /** Which of the workers at this index it was (1: the original). */
@@ -101,6 +102,7 @@ export function decideInFlight(fs: Filesystem, journal: Journal, w: number, writ
   return { kind: p.kind, outcome: 'none' };
 }
 
+/** The Jepsen-style check of a crash run's history (see the header above). */
 export interface HistoryCheck {
   ok: boolean;
   /** Extents whose write returned and that no returned free removed. */

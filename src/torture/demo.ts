@@ -8,14 +8,16 @@
  * happened).
  */
 import { availableParallelism, cpus } from 'node:os';
-import { median, min, max } from 'simple-statistics';
+import { median, min, max } from './quantiles.js';
 import { deriveSeed, randomSeed } from '../shared/prng.js';
 import { checkInt, checkNumber, ConfigError } from '../shared/validate.js';
 import type { DelayPolicy } from '../race/control.js';
+import type { WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { runTorture, defaultWorkers, type TortureOptions, type TortureResult } from './runner.js';
 import { formatRate, raceRate, type Rate } from './rates.js';
 import { count as fmt, percent as pct } from './format.js';
 
+/** One configuration of the demonstration: its name, what it is, and whether it must be race-free. */
 export interface DemoConfig {
   name: string;
   what: string;
@@ -24,6 +26,7 @@ export interface DemoConfig {
   safe: boolean;
 }
 
+/** The six configurations that tell the 2023 story, in table order. */
 export const DEMO_CONFIGS: readonly DemoConfig[] = [
   { name: 'early/none', what: 'the 2023 code', options: { allocator: 'early', fix: 'none' }, safe: false },
   { name: 'early/none+cursor', what: 'cursor fix only', options: { allocator: 'early', fix: 'none', cursorFix: true }, safe: false },
@@ -33,6 +36,7 @@ export const DEMO_CONFIGS: readonly DemoConfig[] = [
   { name: 'freelist/unlocked', what: 'freelist, lookup unlocked', options: { allocator: 'freelist', freelistLookup: 'unlocked' }, safe: false },
 ];
 
+/** Options of runDemo. */
 export interface DemoOptions {
   workers?: number;
   /** Seconds per configuration per round. */
@@ -41,8 +45,11 @@ export interface DemoOptions {
   seed?: number;
   delay?: DelayPolicy | null;
   buckets?: number;
+  /** Flags and resource limits for the workers of every run (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
+/** One configuration's line of the demo table, pooled over rounds. */
 export interface DemoRow {
   name: string;
   what: string;
@@ -69,6 +76,7 @@ export interface DemoRow {
   verdicts: string[];
 }
 
+/** Everything the demo prints: machine, parameters, one row per configuration, and the reading. */
 export interface DemoResult {
   machine: { cpu: string; cores: number; node: string; date: string };
   params: { workers: number; seconds: number; rounds: number; seed: number; delay: DelayPolicy | null; buckets: number };
@@ -77,8 +85,14 @@ export interface DemoResult {
   elapsedMs: number;
 }
 
+/** The demo's default delay: a 20 µs spin with probability 0.2 ÷ workers at the window's two points. */
 export const DEMO_DEFAULT_DELAY: DelayPolicy = { kind: 'spin', ns: 20_000, probability: 0.2 };
 
+/**
+ * The race demonstration (`sab-alloc demo`): the six configurations as torture runs in interleaved
+ * rounds, so a slow patch of a shared machine hits all of them alike; returns the table's rows and
+ * a paragraph reading them. `onRun` reports progress.
+ */
 export async function runDemo(options: DemoOptions = {}, onRun?: (done: number, total: number, name: string) => void): Promise<DemoResult> {
   const workers = checkInt('workers', options.workers ?? defaultWorkers(), 2, 64);
   const seconds = checkNumber('seconds', options.seconds ?? 2.5, 0.2, 600);
@@ -96,7 +110,10 @@ export async function runDemo(options: DemoOptions = {}, onRun?: (done: number, 
       const i = (j + r) % DEMO_CONFIGS.length;
       const c = DEMO_CONFIGS[i]!;
       onRun?.(done, total, c.name);
-      const result = await runTorture({ ...c.options, workers, seconds, buckets, seed: deriveSeed(seed, r * 64 + i), delay, statIntervalS: 0 });
+      const result = await runTorture({
+        ...c.options, workers, seconds, buckets, seed: deriveSeed(seed, r * 64 + i), delay, statIntervalS: 0,
+        ...(options.workerOptions !== undefined ? { workerOptions: options.workerOptions } : {}),
+      });
       if (result.verdict === 'STALL' || result.verdict === 'HARNESS_ERROR') {
         throw new Error(`demo: ${c.name} round ${r + 1} ended ${result.verdict}: ${result.reason}`);
       }
@@ -189,6 +206,7 @@ export function readDemo(rows: readonly DemoRow[], workers: number): string {
   return parts.join(' ');
 }
 
+/** The demo result as a Markdown document (table and reading). */
 export function demoMarkdown(d: DemoResult): string {
   const lines = [
     `# sab-alloc demo`,

@@ -17,7 +17,9 @@
 import { checkSharedWords } from '../shared/validate.js';
 import { type LockResult, type LockStats, Mutex, RwLock, SeqLock, SpinLock, type ThreadRegistry } from '../locks/index.js';
 
+/** Every lock a torture run can use, the busted (no-op) control included. */
 export const LOCK_KINDS = ['spin', 'mutex', 'seqlock', 'rwlock', 'busted'] as const;
+/** A lock's name in the tortures and on the command line. */
 export type LockKind = (typeof LOCK_KINDS)[number];
 /** The kinds that actually exclude; everything except the negative control. */
 export const REAL_LOCK_KINDS = ['spin', 'mutex', 'seqlock', 'rwlock'] as const satisfies readonly LockKind[];

@@ -85,7 +85,7 @@ export interface TortureWorkerData {
   handle: RegionHandle;
   workers: number;
   recordWords: number;
-  /** This worker's slot (progress block). */
+  /** This worker's index: its progress block is member `index` of the progress counters. */
   index: number;
   /** Join the registry and build every lock with it. */
   robust: boolean;

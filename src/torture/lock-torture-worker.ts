@@ -99,8 +99,10 @@ export interface SeqWriterResult {
   stats: Record<string, number>;
 }
 
+/** honour: check readRetry; read-fn: use SeqLock.read(fn); ignore: skip the check (the negative control). */
 export type SeqReaderMode = 'honour' | 'ignore' | 'read-fn';
 
+/** One seqlock reader's counts: snapshots taken, retries, broken snapshots accepted or seen. */
 export interface SeqReaderResult {
   mode: SeqReaderMode;
   /** Snapshots taken as valid (for 'ignore': every snapshot). */
@@ -116,6 +118,7 @@ export interface SeqReaderResult {
   endedAt: number;
 }
 
+/** How one bounded lock() ended: taken, or timed out naming the holder it waited for. */
 export interface LockAttempt {
   acquired: boolean;
   errorName: string | null;

@@ -28,7 +28,7 @@
 import { createRegion, type Region } from '../shared/region.js';
 import { StartBarrier } from '../shared/barrier.js';
 import { CounterBlocks } from '../shared/counters.js';
-import { WorkerPool, compiledWorkerUrl } from '../shared/worker-pool.js';
+import { WorkerPool, compiledWorkerUrl, type WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { ConfigError, checkBool, checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../shared/validate.js';
 import { ownerIdOfThread } from '../locks/common.js';
 import { RwLock, ThreadRegistry } from '../locks/index.js';
@@ -80,9 +80,11 @@ interface Common {
   stallMs?: number;
   /** Worker entry override (defaults to the compiled lock-torture-worker.js). */
   workerUrl?: URL;
+  /** Flags and resource limits for the workers (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
-const COMMON_KEYS = ['timeoutMs', 'stallMs', 'workerUrl'];
+const COMMON_KEYS = ['timeoutMs', 'stallMs', 'workerUrl', 'workerOptions'];
 
 function workerUrl(options: Common): URL {
   return options.workerUrl ?? compiledWorkerUrl(import.meta.url, './lock-torture-worker.js');
@@ -114,6 +116,7 @@ class Harness {
     const region = createRegion(lockTortureSpec(workers, recordWords));
     ThreadRegistry.init(region.i32('registry'), 0, workers);
     const pool = await WorkerPool.start<LockTortureApi>({
+      ...options.workerOptions,
       url: workerUrl(options),
       count: workers,
       workerData: (index): TortureWorkerData => ({ handle: region.handle, workers, recordWords, index, robust }),
@@ -204,6 +207,7 @@ function checkObject(param: string, value: unknown): asserts value is object {
 // ---------------------------------------------------------------------------------------------
 // Mutual exclusion
 
+/** Options of runLockTorture. */
 export interface LockTortureOptions extends Common {
   kind: LockKind;
   /** Workers sharing the lock, [1, 64]; default 2. More than cores is the interesting case. */
@@ -222,6 +226,7 @@ export interface LockTortureOptions extends Common {
   robust?: boolean;
 }
 
+/** One read-side worker of runLockTorture (option `readers`). */
 export interface ReaderReport {
   worker: number;
   canaryTrips: number;
@@ -229,6 +234,7 @@ export interface ReaderReport {
   stats: Record<string, number>;
 }
 
+/** One exclusive-side worker of runLockTorture. */
 export interface TortureWorkerReport {
   worker: number;
   ownerId: number;
@@ -237,6 +243,7 @@ export interface TortureWorkerReport {
   stats: Record<string, number>;
 }
 
+/** What runLockTorture saw: the record against workers × iterations, canary trips, timing. */
 export interface LockTortureResult {
   kind: LockKind;
   workers: number;
@@ -271,6 +278,12 @@ function sumStat(stats: Record<string, number>[], key: string): number {
   return stats.reduce((n, s) => n + (s[key] ?? 0), 0);
 }
 
+/**
+ * Mutual exclusion under real workers: each repeats lock; check a canary and set it; copy a
+ * multi-word record with plain reads and write every word back + 1; clear the canary; unlock.
+ * The record must end at exactly workers × iterations. Run kind 'busted' (no lock) as the negative
+ * control: it must lose updates, or a clean run of a real lock proves nothing.
+ */
 export async function runLockTorture(options: LockTortureOptions): Promise<LockTortureResult> {
   checkObject('options', options);
   checkKnownKeys('options', options, ['kind', 'workers', 'iterations', 'recordWords', 'readers', 'robust', ...COMMON_KEYS]);
@@ -337,8 +350,10 @@ export async function runLockTorture(options: LockTortureOptions): Promise<LockT
 // ---------------------------------------------------------------------------------------------
 // Seqlock consistency
 
+/** The seqlock reader kinds runSeqlockConsistency can run. */
 export const SEQ_READER_MODES = ['honour', 'ignore', 'read-fn'] as const satisfies readonly SeqReaderMode[];
 
+/** Options of runSeqlockConsistency. */
 export interface SeqlockConsistencyOptions extends Common {
   /** One entry per reader worker: how it reads. Default ['honour', 'honour']. */
   readers?: SeqReaderMode[];
@@ -358,6 +373,7 @@ export interface SeqlockConsistencyOptions extends Common {
   readTimeoutMs?: number;
 }
 
+/** Broken snapshots accepted by honouring readers (must be 0) and seen by ignoring ones (the control). */
 export interface SeqlockConsistencyResult {
   writes: number;
   elapsedMs: number;
@@ -374,6 +390,11 @@ export interface SeqlockConsistencyResult {
   writerStats: Record<string, number>;
 }
 
+/**
+ * Seqlock readers against one writer that keeps a record under an invariant (its words sum to a
+ * known value): readers that honour readRetry must accept no broken snapshot; readers that ignore
+ * it are the negative control and must see some.
+ */
 export async function runSeqlockConsistency(options: SeqlockConsistencyOptions = {}): Promise<SeqlockConsistencyResult> {
   checkObject('options', options);
   checkKnownKeys('options', options, ['readers', 'reads', 'recordWords', 'writerPause', 'readerPause', 'readTimeoutMs', ...COMMON_KEYS]);
@@ -419,6 +440,7 @@ export async function runSeqlockConsistency(options: SeqlockConsistencyOptions =
 // ---------------------------------------------------------------------------------------------
 // Dead owner
 
+/** Options of runDeadOwner. */
 export interface DeadOwnerOptions extends Common {
   kind: Exclude<LockKind, 'busted'>;
   /** Workers that try to take the lock after its holder died, [1, 63]; default 2. */
@@ -431,12 +453,14 @@ export interface DeadOwnerOptions extends Common {
   seqReader?: boolean;
 }
 
+/** One waiter of runDeadOwner: how its bounded lock() ended, and whom it named. */
 export interface DeadOwnerWaiter extends LockAttempt {
   worker: number;
   /** Worker index the error's owner id maps to (-1 if none). */
   ownerWorker: number;
 }
 
+/** What runDeadOwner saw: the dead owner's id, the word it left, and each waiter's bounded attempt. */
 export interface DeadOwnerResult {
   kind: LockKind;
   deadWorker: number;
@@ -450,6 +474,10 @@ export interface DeadOwnerResult {
   allTerminated: boolean;
 }
 
+/**
+ * A worker takes the lock and dies holding it (exits or is terminated); the other workers' bounded
+ * lock() must fail fast with a LockTimeoutError naming the dead owner, never hang.
+ */
 export async function runDeadOwner(options: DeadOwnerOptions): Promise<DeadOwnerResult> {
   checkObject('options', options);
   checkKnownKeys('options', options, ['kind', 'waiters', 'death', 'lockTimeoutMs', 'seqReader', ...COMMON_KEYS]);

@@ -5,6 +5,7 @@
  */
 import { count } from './format.js';
 
+/** Events per trial with a 95% interval (Wilson), or the rule-of-three bound when none was seen. */
 export interface Rate {
   events: number;
   trials: number;
@@ -17,6 +18,7 @@ export interface Rate {
 
 const Z = 1.959963984540054;
 
+/** The rate of `events` in `trials`, with its 95% interval. */
 export function raceRate(events: number, trials: number): Rate {
   if (trials <= 0) return { events, trials, rate: 0, low: 0, high: 1, method: 'none' };
   const p = events / trials;

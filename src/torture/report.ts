@@ -8,6 +8,7 @@ import { formatRate } from './rates.js';
 import { count as fmt } from './format.js';
 
 
+/** A run's delay as --delay writes it ("spin:20us:0.2"), or "none". */
 export function delayLabel(p: TortureParams): string {
   const d = p.delay;
   if (d === null) return 'none';
@@ -15,6 +16,7 @@ export function delayLabel(p: TortureParams): string {
   return `${d.kind}:${len}:${d.probability}${d.points ? ` at ${d.points.join(',')}` : ''}`;
 }
 
+/** The lines a torture run prints first: every parameter and the seed. */
 export function banner(p: TortureParams): string[] {
   const budget = p.seconds !== null ? `${p.seconds} s` : `${fmt(p.ops)} allocations per worker`;
   return [
@@ -26,6 +28,7 @@ export function banner(p: TortureParams): string[] {
   ];
 }
 
+/** One stat line of a running torture: allocations, errors, fix interventions, skips. */
 export function statLine(s: StatSnapshot): string {
   const bang = (n: number): string => (n > 0 ? `${fmt(n)} !!!` : '0');
   return [
@@ -43,16 +46,22 @@ function q(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command line that reruns these parameters (with --replay for a controlled run). */
+/**
+ * The command line that reruns these parameters (with --replay for a controlled run). It gives only
+ * flags the command uses in that combination: the CLI refuses the others (--freelist-lookup without
+ * the freelist allocator; --depth and --steps beside --replay, whose string fixes every decision).
+ */
 export function replayCommand(r: TortureResult): string {
   const p = r.params;
+  const replaying = r.schedule.string !== null;
   const args = [
     'sab-alloc', 'torture', '--workers', String(p.workers), '--allocator', p.allocator, '--fix', p.fix,
-    ...(p.cursorFix ? ['--cursor-fix'] : []), '--freelist-lookup', p.freelistLookup, ...(p.discard ? [] : ['--no-discard']),
+    ...(p.cursorFix ? ['--cursor-fix'] : []), ...(p.allocator === 'freelist' ? ['--freelist-lookup', p.freelistLookup] : []),
+    ...(p.discard ? [] : ['--no-discard']),
     '--buckets', String(p.buckets), '--bucket-sectors', String(p.bucketSectors), '--open-buckets', String(p.openBuckets),
     ...(p.seconds !== null ? ['--seconds', String(p.seconds)] : ['--ops', String(p.ops)]),
     '--seed', String(p.seed), '--schedule', p.schedule,
-    ...(p.schedule === 'pct' ? ['--depth', String(p.depth), '--steps', String(p.steps)] : []),
+    ...(p.schedule === 'pct' && !replaying ? ['--depth', String(p.depth), '--steps', String(p.steps)] : []),
     ...(p.delay !== null ? ['--delay', delayLabel(p).split(' at ')[0]!] : []),
     ...(p.delay?.points ? ['--delay-points', p.delay.points.join(',')] : []),
     ...(p.kill ? ['--kill'] : []),
@@ -61,6 +70,7 @@ export function replayCommand(r: TortureResult): string {
   return args.map(q).join(' ');
 }
 
+/** The closing report of a torture run: counts, rates, fsck, the first violation, the verdict and the rerun command. */
 export function summary(r: TortureResult): string[] {
   const out: string[] = [];
   const e = r.errors;

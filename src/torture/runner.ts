@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { StartBarrier } from '../shared/barrier.js';
-import { WorkerPool, compiledWorkerUrl, WorkerFailure } from '../shared/worker-pool.js';
+import { WorkerPool, compiledWorkerUrl, WorkerFailure, type WorkerSpawnOptions } from '../shared/worker-pool.js';
 import { randomSeed, streamRng } from '../shared/prng.js';
 import { checkBool, checkInt, checkKnownKeys, checkNumber, checkOneOf, ConfigError } from '../shared/validate.js';
 import { createFilesystem, type FilesystemStats } from '../alloc/filesystem.js';
@@ -21,17 +21,23 @@ import { RacePoint, racePointLabel } from '../alloc/race-points.js';
 import type { FsckError, FsckKind } from '../alloc/fsck.js';
 import { RaceControl, type DelayPolicy, type WorkerPosition } from '../race/control.js';
 import { Scheduler, MAX_PCT_DEPTH } from '../race/scheduler.js';
+import { ReplayMismatchError, diffSettings, openSchedule, replaySettings, sealSchedule } from '../race/replay-settings.js';
 import { raceRate, type Rate } from './rates.js';
 import type { FirstViolation, WorkloadResult } from './workload.js';
 import type { TortureWorkerApi } from './worker.js';
 import { Journal } from './journal.js';
 import { checkHistory, crashMoments, deathSnapshot, decideInFlight, type CrashEvent, type HistoryCheck, type IndeterminateWrite } from './crash.js';
 
+/** free: truly parallel workers; random / pct: one worker at a time between race points, replayable. */
 export type ScheduleKind = 'free' | 'random' | 'pct';
+/** Every schedule kind. */
 export const SCHEDULES: readonly ScheduleKind[] = ['free', 'random', 'pct'];
+/** A run's outcome (see the header above). */
 export type Verdict = 'SUCCESS' | 'FAILURE' | 'STALL' | 'HARNESS_ERROR';
+/** The CLI's exit code for each verdict. */
 export const EXIT_CODES: Record<Verdict, number> = { SUCCESS: 0, FAILURE: 1, STALL: 3, HARNESS_ERROR: 3 };
 
+/** Options of runTorture; every one has a default (the CLI's flags set them). */
 export interface TortureOptions {
   workers?: number;
   allocator?: AllocatorKind;
@@ -73,9 +79,12 @@ export interface TortureOptions {
   streams?: number;
   maxExtentSectors?: number;
   putProbability?: number;
+  /** Flags and resource limits for the workers (default: this process's usable flags). */
+  workerOptions?: WorkerSpawnOptions;
 }
 
-export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | 'expect' | 'seconds' | 'steps'>> & {
+/** TortureOptions validated, with every default filled in: what the run actually used. */
+export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | 'expect' | 'seconds' | 'steps' | 'workerOptions'>> & {
   delay: DelayPolicy | null;
   replay: string | null;
   expect: 'race' | 'clean' | null;
@@ -83,6 +92,7 @@ export type TortureParams = Required<Omit<TortureOptions, 'delay' | 'replay' | '
   steps: number;
 };
 
+/** Duplicate allocations as the allocation oracle counted them, and what they cost. */
 export interface DuplicateReport {
   count: number;
   /** By class, each duplicate once (duplicates still open at the end are in none of them). */
@@ -105,6 +115,7 @@ export function duplicateReport(s: FilesystemStats): DuplicateReport {
   };
 }
 
+/** Counts at one instant of a running torture (one stat line). */
 export interface StatSnapshot {
   elapsedS: number;
   allocations: number;
@@ -124,6 +135,7 @@ export interface StatSnapshot {
   allocsPerSec: number;
 }
 
+/** The kill of a `kill: true` run: who, where, and whether it happened. */
 export interface KillReport {
   worker: number;
   point: string;
@@ -134,6 +146,7 @@ export interface KillReport {
   inFlight: WorkerPosition | null;
 }
 
+/** Everything a torture run found: verdict, counts, rates, fsck, first violation, schedule, kill, stall. */
 export interface TortureResult {
   verdict: Verdict;
   exitCode: number;
@@ -174,7 +187,9 @@ export interface TortureResult {
   workerErrors: string[];
 }
 
+/** Callbacks of a running torture (the CLI's progress bar and stat lines). */
 export interface TortureHooks {
+  /** Called every `statIntervalS` seconds. */
   onStat?: (s: StatSnapshot) => void;
   /** Called often with allocations done and the total planned (null when time-boxed). */
   onProgress?: (done: number, total: number | null) => void;
@@ -185,7 +200,7 @@ export interface TortureHooks {
 const KNOWN: (keyof TortureOptions)[] = [
   'workers', 'allocator', 'fix', 'cursorFix', 'freelistLookup', 'discard', 'buckets', 'bucketSectors', 'openBuckets',
   'ops', 'seconds', 'seed', 'delay', 'schedule', 'depth', 'steps', 'replay', 'kill', 'crash', 'expect', 'statIntervalS',
-  'stallTimeoutS', 'streams', 'maxExtentSectors', 'putProbability',
+  'stallTimeoutS', 'streams', 'maxExtentSectors', 'putProbability', 'workerOptions',
 ];
 const KILL_POINTS = [
   RacePoint.candidateRead, RacePoint.afterPublish, RacePoint.beforeCommit, RacePoint.afterCommit,
@@ -196,6 +211,7 @@ const STALL_ERRORS: readonly (string | undefined)[] = ['ScheduleStallError', 'Lo
 /** Scheduling steps one allocation takes, roughly: the PCT default for k. */
 const STEPS_PER_ALLOCATION = 12;
 
+/** The default worker count: twice the cores, so workers are preempted mid-window as tasks are. */
 export function defaultWorkers(): number {
   return 2 * availableParallelism();
 }
@@ -251,6 +267,12 @@ export function normalizeTortureOptions(o: TortureOptions = {}): TortureParams {
     maxExtentSectors,
     putProbability: checkNumber('putProbability', o.putProbability ?? 0.5, 0, 1),
   };
+  if (replay !== null) {
+    // A replay made with other settings cannot follow the schedule: refuse it now, naming them.
+    const recorded = openSchedule(replay).settings;
+    const differences = recorded === null ? [] : diffSettings(recorded, replaySettings(params));
+    if (differences.length > 0) throw new ReplayMismatchError(differences);
+  }
   return params;
 }
 
@@ -294,6 +316,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   const inFlightWrites: IndeterminateWrite[] = [];
 
   const pool = await WorkerPool.start<TortureWorkerApi>({
+    ...options.workerOptions,
     url: compiledWorkerUrl(import.meta.url, './worker.js'),
     count: p.workers,
     workerData: () => null,
@@ -328,7 +351,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   };
   try {
     await Promise.all(Array.from({ length: p.workers }, (_, i) => setup(i)));
-    sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: p.replay } : {}) });
+    sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: openSchedule(p.replay).schedule } : {}) });
     for (let i = 0; i < p.workers; i++) startRun(i, 1);
     await barrier.releaseWhenArrived(p.workers, 30_000, Promise.all(runs.map((r) => r.outcome)));
     const t0 = performance.now();
@@ -454,7 +477,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     reason = `acknowledged data lost: ${[...history.lost, ...history.phantoms][0]}`;
   } else if (divergence !== null) {
     verdict = 'HARNESS_ERROR';
-    reason = `nondeterminism: the replay left the recorded schedule at step ${divergence.step} of ${divergence.recordedSteps}`;
+    reason = `nondeterminism: the replay left the recorded schedule at step ${divergence.step} of ${divergence.recordedSteps}`
+      + (p.replay !== null && openSchedule(p.replay).settings === null
+        ? ' (this sab1 string does not record its run\'s settings, so they could not be checked: a replay with other settings than the recorded run\'s diverges like this)' : '');
   } else if (p.expect === 'race') {
     verdict = corrupted ? 'SUCCESS' : 'HARNESS_ERROR';
     reason = corrupted ? 'expected corruption was found (positive control)' : `expected a race but found none (no duplicate allocation, no commit error, fsck clean) in ${allocations} allocations: the harness cannot show the bug with these settings`;
@@ -488,7 +513,7 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     schedule: {
       kind: p.schedule,
       steps: sched?.steps() ?? 0,
-      string: sched !== null ? sched.schedule() : null,
+      string: sched !== null ? sealSchedule(sched.schedule(), replaySettings(p)) : null,
       pct: sched?.pct() ?? null,
       divergence,
     },

@@ -33,6 +33,7 @@ export interface WorkloadParams {
   generation?: number;
 }
 
+/** The first corruption a worker hit: the bucket, both writers and operations, and its last race points. */
 export interface FirstViolation {
   kinds: string[];
   bucket: number;
@@ -47,6 +48,7 @@ export interface FirstViolation {
   message: string;
 }
 
+/** What one torture worker did: allocations, writes, frees, racy allocations, its first violation. */
 export interface WorkloadResult {
   worker: number;
   allocations: number;

@@ -1,5 +1,6 @@
 /**
- * What bench/locks.ts and its worker share: the run region's layout and the result shape.
+ * What the contended lock benchmark (contended.ts) and its worker (locks-worker.ts) share: the run
+ * region's layout and the shape of one worker's answer. Kept apart so the worker loads nothing else.
  *
  * Run region (kind "bench-locks", version 1; each section on its own 64-byte line):
  *
@@ -8,10 +9,12 @@
  *   data     i32 × 1    incremented under the lock: at the end it must equal the sum of all workers'
  *                       pairs, a free correctness check of the run being timed
  */
-import type { RegionSpec } from '../src/shared/region.js';
-import { StartBarrier } from '../src/shared/barrier.js';
+import type { RegionSpec } from '../shared/region.js';
+import { StartBarrier } from '../shared/barrier.js';
 
+/** The locks timed under contention (the RwLock on its write side). */
 export type ContendedKind = 'spin' | 'mutex' | 'rwlock-write';
+export const CONTENDED_KINDS: readonly ContendedKind[] = ['spin', 'mutex', 'rwlock-write'];
 
 export const BENCH_RUN_SPEC: RegionSpec = {
   kind: 'bench-locks',
@@ -23,6 +26,7 @@ export const BENCH_RUN_SPEC: RegionSpec = {
   ],
 };
 
+/** What one worker reports for one timed run. */
 export interface ContendedRun {
   pairs: number;
   startedAt: number;

@@ -1,16 +1,16 @@
 /**
- * Worker for the contended lock benchmark (bench/locks.ts). Started once per benchmark; each run
- * posts a fresh region (layout in locks-common.ts) over Comlink, and this worker parks on the run's
+ * Worker for the contended lock benchmark (contended.ts). Started once per lock kind; each run
+ * posts a fresh region (layout in contended-layout.ts) over Comlink, and this worker parks on the run's
  * StartBarrier before the clock starts, then does lock; plain increment of a shared word; unlock
  * until told to stop.
  */
 import { parentPort } from 'node:worker_threads';
-import { attachRegion, type RegionHandle } from '../src/shared/region.js';
-import { StartBarrier } from '../src/shared/barrier.js';
-import { exposeToParent } from '../src/shared/worker-pool.js';
-import { LockStats } from '../src/locks/index.js';
-import { type LockKind, makeTortureLock } from '../src/torture/lock-kinds.js';
-import { BENCH_RUN_SPEC, type ContendedKind, type ContendedRun, epochMs } from './locks-common.js';
+import { attachRegion, type RegionHandle } from '../shared/region.js';
+import { StartBarrier } from '../shared/barrier.js';
+import { exposeToParent } from '../shared/worker-pool.js';
+import { LockStats } from '../locks/index.js';
+import { type LockKind, makeTortureLock } from '../torture/lock-kinds.js';
+import { BENCH_RUN_SPEC, type ContendedKind, type ContendedRun, epochMs } from './contended-layout.js';
 
 /** The lock torture's kind for each benchmarked one (the rwlock is benchmarked on its write side). */
 const LOCK_KIND: Record<ContendedKind, LockKind> = { spin: 'spin', mutex: 'mutex', 'rwlock-write': 'rwlock' };

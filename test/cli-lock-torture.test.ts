@@ -1,7 +1,8 @@
 /**
  * The `sab-alloc` command as a user runs it: the compiled dist/src/cli.js in a child process
- * (`npm test` builds first). Usage errors exit 2 naming the flag; `locks` exits 0 only when the
- * busted control lost updates and every real lock lost none.
+ * (`npm test` builds first). Usage errors exit 2 naming the flag; `lock-torture` exits 0 only when
+ * the busted control lost updates and every real lock lost none; its former name `locks` still
+ * runs it and says what it is called now.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,12 +18,13 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('sab-alloc CLI: locks', () => {
-  it('--help lists the locks command', () => {
+describe('sab-alloc CLI: lock-torture', () => {
+  it('--help lists the lock-torture command (and not its former name)', () => {
     const r = cli('--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^\s+locks \[options\]\s+short lock torture/m);
-    const sub = cli('locks', '--help');
+    expect(r.stdout).toMatch(/^\s+lock-torture \[options\]\s+short lock torture/m);
+    expect(r.stdout).not.toMatch(/^\s+locks /m);
+    const sub = cli('lock-torture', '--help');
     expect(sub.status).toBe(0);
     for (const flag of ['--workers', '--iterations', '--locks', '--timeout', '--json']) expect(sub.stdout).toContain(flag);
   });
@@ -34,30 +36,38 @@ describe('sab-alloc CLI: locks', () => {
   });
 
   it('an unknown flag exits 2 naming it', () => {
-    const r = cli('locks', '--bogus');
+    const r = cli('lock-torture', '--bogus');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("unknown option '--bogus'");
   });
 
   it('bad values exit 2 naming the flag and the allowed range', () => {
-    const w = cli('locks', '--workers', '0');
+    const w = cli('lock-torture', '--workers', '0');
     expect(w.status).toBe(2);
-    expect(w.stderr).toMatch(/option '--workers <n>' argument '0' is invalid. must be an integer in \[2, 64\]/);
-    const l = cli('locks', '--locks', 'spin,nope');
+    expect(w.stderr).toMatch(/option '--workers <n>' argument '0' is invalid. must be a decimal integer in \[2, 64\]/);
+    const l = cli('lock-torture', '--locks', 'spin,nope');
     expect(l.status).toBe(2);
-    expect(l.stderr).toMatch(/'--locks <list>' argument 'spin,nope' is invalid. "nope" is not a lock/);
-    const i = cli('locks', '--workers', '64', '--iterations', '100000000');
+    expect(l.stderr).toMatch(/'--locks <list>' argument 'spin,nope' is invalid. unknown lock "nope"; known: spin, mutex/);
+    const i = cli('lock-torture', '--workers', '64', '--iterations', '100000000');
     expect(i.status).toBe(2);
     expect(i.stderr).toContain('--iterations');
   });
 
   it('a short run shows the busted lock losing updates and each lock keeping them (exit 0)', () => {
-    const r = cli('locks', '--workers', '4', '--iterations', '200000', '--locks', 'mutex,spin');
+    const r = cli('lock-torture', '--workers', '4', '--iterations', '200000', '--locks', 'mutex,spin');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/busted \(no lock\).*unsafe, as expected/);
     expect(r.stdout).toMatch(/│ mutex .*│\s+800,000 │\s+800,000 │\s+0 │\s+0 │.*ok/);
     expect(r.stdout).toMatch(/│ spin .*│\s+800,000 │\s+800,000 │\s+0 │\s+0 │.*ok/);
     expect(r.stdout).toMatch(/every lock kept them all/);
+  });
+
+  it('the former name `locks` still runs the torture and says what it is called now', () => {
+    const r = cli('locks', '--workers', '2', '--iterations', '20000', '--locks', 'mutex');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('`sab-alloc locks` is now `sab-alloc lock-torture`');
+    expect(r.stderr).toContain('sab-alloc bench --only locks');
+    expect(r.stdout).toMatch(/│ mutex .*ok/);
   });
 });
