@@ -102,6 +102,7 @@ export function recoverMember(core: FsCore, m: number): RecoveryReport | null {
   const kind = intentKind(v);
   if (kind === IntentKind.record) {
     const b = v.i32[v.at + I.target]!;
+    if (core.recordLocks.writer(b) === deadOwner) report.locksReleased++;
     core.lockRecordWrite(b);
     try {
       finishIntent(core, v, [IntentKind.record], b);
@@ -110,6 +111,7 @@ export function recoverMember(core: FsCore, m: number): RecoveryReport | null {
     }
     report.finished = { kind: 'record', bucket: b };
   } else if (kind === IntentKind.publish || kind === IntentKind.unpin) {
+    if (core.open.lock.owner() === deadOwner) report.locksReleased++;
     core.lockFreelist();
     try {
       finishIntent(core, v, [IntentKind.publish, IntentKind.unpin], null);
