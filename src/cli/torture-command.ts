@@ -21,7 +21,7 @@ const FLAGS: FlagNames = {
   workers: '--workers', maxThreads: '--workers', allocator: '--allocator', fix: '--fix', cursorFix: '--cursor-fix',
   freelistLookup: '--freelist-lookup', discard: '--no-discard', buckets: '--buckets', bucketSectors: '--bucket-sectors',
   openBuckets: '--open-buckets', ops: '--ops', seconds: '--seconds', seed: '--seed', delay: '--delay', 'delay.points': '--delay-points',
-  schedule: '--schedule', depth: '--depth', steps: '--steps', replay: '--replay', kill: '--kill', expect: '--expect',
+  schedule: '--schedule', depth: '--depth', steps: '--steps', replay: '--replay', kill: '--kill', crash: '--crash', expect: '--expect',
   statIntervalS: '--stat-interval', stallTimeoutS: '--stall-timeout', lockTimeoutMs: '--stall-timeout', streams: '--streams',
   maxExtentSectors: '--max-extent', 'buckets × bucketSectors': '--buckets × --bucket-sectors',
 };
@@ -41,7 +41,7 @@ interface TortureFlags {
   workers?: number; allocator?: TortureOptions['allocator']; fix?: TortureOptions['fix']; cursorFix?: boolean;
   freelistLookup?: TortureOptions['freelistLookup']; discard: boolean; buckets?: number; bucketSectors?: number;
   openBuckets?: number; ops?: number; seconds?: number; seed?: number; delay?: DelayPolicy | 'none'; delayPoints?: string[];
-  schedule?: TortureOptions['schedule']; depth?: number; steps?: number; replay?: string; kill?: boolean;
+  schedule?: TortureOptions['schedule']; depth?: number; steps?: number; replay?: string; kill?: boolean; crash?: number;
   expect?: 'race' | 'clean'; json?: string; statInterval?: number; stallTimeout?: number; streams?: number;
   maxExtent?: number; quiet?: boolean;
 }
@@ -72,6 +72,7 @@ export function registerTortureCommand(program: Command): void {
     .option('--steps <k>', 'PCT k: expected scheduling steps (default: estimated from --ops; --schedule pct only)', intArg(1, 2 ** 30))
     .option('--replay <schedule>', 'replay the schedule string a controlled run printed, step for step')
     .option('--kill', 'terminate a seeded-random worker at a seeded-random race point')
+    .option('--crash <n>', 'crash torture: terminate a random worker at n random moments (inside critical sections too), recover it, start a replacement, and check the history at the end; needs --seconds', intArg(1, 1_000_000))
     .addOption(new Option('--expect <outcome>', 'race: corruption must be found (positive control); clean: it must not').choices(['race', 'clean']))
     .option('--json <file>', 'also write the whole result as one JSON document', pathArg('file path'))
     .option('--stat-interval <s>', 'seconds between stat lines (default 1; 0 = none)', numberArg(0, 3600))
@@ -123,6 +124,7 @@ async function tortureAction(f: TortureFlags, cmd: Command): Promise<number> {
     ...(f.steps !== undefined ? { steps: f.steps } : {}),
     replay: f.replay ?? null,
     kill: f.kill ?? false,
+    ...(f.crash !== undefined ? { crash: f.crash } : {}),
     expect: f.expect ?? null,
     statIntervalS: f.quiet ? 0 : (f.statInterval ?? 1),
     ...(f.stallTimeout !== undefined ? { stallTimeoutS: f.stallTimeout } : {}),

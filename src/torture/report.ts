@@ -65,6 +65,7 @@ export function replayCommand(r: TortureResult): string {
     ...(p.delay !== null ? ['--delay', delayLabel(p).split(' at ')[0]!] : []),
     ...(p.delay?.points ? ['--delay-points', p.delay.points.join(',')] : []),
     ...(p.kill ? ['--kill'] : []),
+    ...(p.crash > 0 ? ['--crash', String(p.crash)] : []),
     ...(r.schedule.string !== null ? ['--replay', r.schedule.string] : []),
   ];
   return args.map(q).join(' ');
@@ -102,6 +103,16 @@ export function summary(r: TortureResult): string[] {
       out.push(`kill: worker ${k.worker} terminated at ${k.point} #${k.pass}; its in-flight operation (op ${f?.lastOpId ?? '?'}, bucket ${f?.lastBucket ?? '?'}) is indeterminate; survivors finished`);
     }
   }
+  if (r.crash !== null) {
+    const ev = r.crash.events;
+    const inside = ev.filter((e) => e.at.update !== null).length;
+    const holding = ev.filter((e) => e.at.locksHeld > 0).length;
+    const by = (o: string): number => ev.filter((e) => e.inFlight.outcome === o).length;
+    const h = r.crash.history;
+    out.push(`crash: ${fmt(ev.length)} worker(s) killed at random moments: ${fmt(holding)} holding a lock, ${fmt(inside)} inside an update (its intent record published); each recovered and replaced (median ${fmt(median(ev.map((e) => e.replacedInMs)))} ms)`);
+    out.push(`  in flight at the kill: frees that happened ${fmt(by('happened'))}, did not ${fmt(by('did not happen'))}; writes that happened ${fmt(h.indeterminateWrites.happened)}, did not ${fmt(h.indeterminateWrites.didNotHappen)}`);
+    out.push(`  history: ${fmt(h.acknowledged)} acknowledged extents ${h.ok ? 'all in place, and no live extent nobody acknowledged' : `— ${[...h.lost, ...h.phantoms].slice(0, 3).join('; ')} !!!`}`);
+  }
   out.push(`fsck: ${r.fsck.ok ? 'clean' : `${fmt(r.fsck.errorCount)} violation(s): ${Object.entries(r.fsck.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}`}${r.fsck.inFlightExtents > 0 ? `; ${r.fsck.inFlightExtents} extent(s) in flight (uncommitted)` : ''}`);
   for (const f of r.fsck.first.slice(0, 3)) out.push(`  ${f.kind}: ${f.message}`);
   const v = r.firstViolation;
@@ -119,4 +130,10 @@ export function summary(r: TortureResult): string[] {
   if (r.params.schedule === 'free') out.push(`rerun (free runs do not replay step for step; use --schedule pct for that): ${replayCommand(r)}`);
   else out.push(`replay: ${replayCommand(r)}`);
   return out;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
 }

@@ -315,31 +315,38 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   const crashEvents: CrashEvent[] = [];
   const inFlightWrites: IndeterminateWrite[] = [];
 
+  // A crash run keeps a few spare workers started: a replacement takes over at once, and the
+  // killed worker's thread is restarted in the background to become the next spare.
+  const spares = p.crash > 0 ? Math.min(4, p.crash) : 0;
   const pool = await WorkerPool.start<TortureWorkerApi>({
     ...options.workerOptions,
     url: compiledWorkerUrl(import.meta.url, './worker.js'),
-    count: p.workers,
+    count: p.workers + spares,
     workerData: () => null,
   });
+  /** Which pool worker runs worker index w now (a replacement runs on a spare's thread). */
+  const poolOf = Array.from({ length: p.workers }, (_, w) => w);
+  const spareQueue = Array.from({ length: spares }, (_, k) => p.workers + k);
+  const restarting: Promise<void>[] = [];
   /** Every worker run, replacements included, by worker index and generation. */
-  const runs: { worker: number; generation: number; killed: boolean; outcome: Promise<WorkloadResult> }[] = [];
+  const runs: { worker: number; pooled: number; generation: number; killed: boolean; outcome: Promise<WorkloadResult> }[] = [];
   let stall: TortureResult['stall'] = null;
   let elapsedMs = 0;
   const statTimer: { id: NodeJS.Timeout | null } = { id: null };
-  const setup = (i: number): Promise<unknown> => pool.call(i, (r) => r.setup({
-    fs: fs.handle, race: rc.handle, journal: journal.handle, barrier: barrierWords, worker: i, seed: p.seed, controlled,
+  const setup = (pi: number, w: number): Promise<unknown> => pool.call(pi, (r) => r.setup({
+    fs: fs.handle, race: rc.handle, journal: journal.handle, barrier: barrierWords, worker: w, seed: p.seed, controlled,
   }), 20_000);
-  const startRun = (i: number, generation: number): void => {
-    const outcome = pool.call(i, (r) => r.run({
+  const startRun = (pi: number, w: number, generation: number): void => {
+    const outcome = pool.call(pi, (r) => r.run({
       workload: {
-        worker: i, seed: p.seed, ops: p.ops, streams: p.streams, maxExtentSectors: p.maxExtentSectors, liveTarget,
+        worker: w, seed: p.seed, ops: p.ops, streams: p.streams, maxExtentSectors: p.maxExtentSectors, liveTarget,
         putProbability: p.putProbability, discardEvery: 8, generation: generation - 1,
       },
       barrierTimeoutMs: 30_000,
-      kill: kill !== null && kill.worker === i && generation === 1 ? { point: kill.point, pass: kill.pass, signal: kill.signal } : null,
+      kill: kill !== null && kill.worker === w && generation === 1 ? { point: kill.point, pass: kill.pass, signal: kill.signal } : null,
     }), 24 * 3600 * 1000);
     outcome.catch(() => {});
-    runs.push({ worker: i, generation, killed: false, outcome });
+    runs.push({ worker: w, pooled: pi, generation, killed: false, outcome });
   };
   /**
    * The worker's death reported to the filesystem (robust locks let waiters take over), then
@@ -350,9 +357,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     return members.flatMap((m) => fs.recover(m));
   };
   try {
-    await Promise.all(Array.from({ length: p.workers }, (_, i) => setup(i)));
+    await Promise.all(Array.from({ length: p.workers }, (_, w) => setup(w, w)));
     sched?.configure({ mode: p.replay !== null ? 'replay' : p.schedule === 'pct' ? 'pct' : 'random', seed: p.seed, depth: p.depth, steps: p.steps, ...(p.replay !== null ? { replay: openSchedule(p.replay).schedule } : {}) });
-    for (let i = 0; i < p.workers; i++) startRun(i, 1);
+    for (let w = 0; w < p.workers; w++) startRun(w, w, 1);
     await barrier.releaseWhenArrived(p.workers, 30_000, Promise.all(runs.map((r) => r.outcome)));
     const t0 = performance.now();
     hooks.onStart?.(p);
@@ -377,30 +384,38 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
       const now = performance.now();
       if (kill !== null && killReport !== null && !killReport.happened && Atomics.load(kill.signal, 0) === 1) {
         killReport = { ...killReport, happened: true, inFlight: rc.position(kill.worker) };
-        const threadId = pool.threadId(kill.worker);
-        await pool.kill(kill.worker);
+        const threadId = pool.threadId(poolOf[kill.worker]!);
+        await pool.kill(poolOf[kill.worker]!);
         runs.find((r) => r.worker === kill.worker)!.killed = true;
         sched?.markDead(kill.worker);
         reportDeath(threadId);
         decideInFlight(fs, journal, kill.worker, inFlightWrites);
       }
-      while (nextCrash < crashAt.length && now >= t0 + crashAt[nextCrash]! && now < stopAt) {
+      while (nextCrash < crashAt.length && now >= t0 + crashAt[nextCrash]!) {
         nextCrash++;
-        const alive = runs.filter((r) => !r.killed && pool.isAlive(r.worker));
+        const alive = runs.filter((r) => !r.killed && pool.isAlive(r.pooled));
         if (alive.length === 0) break;
         const victim = alive[crashRng.below(alive.length)]!;
         const killedAt = performance.now();
-        const threadId = pool.threadId(victim.worker);
-        await pool.kill(victim.worker);
+        const threadId = pool.threadId(victim.pooled);
+        await pool.kill(victim.pooled);
         victim.killed = true;
         const at = deathSnapshot(fs, threadId);
         const reports = reportDeath(threadId);
         const inFlight = decideInFlight(fs, journal, victim.worker, inFlightWrites);
         const recovery = reports[0] ?? null;
         const generation = journal.nextGeneration(victim.worker);
-        await pool.respawn(victim.worker);
-        await setup(victim.worker);
-        startRun(victim.worker, generation);
+        let next = spareQueue.shift();
+        if (next === undefined) {
+          await pool.respawn(victim.pooled);
+          next = victim.pooled;
+        } else {
+          const dead = victim.pooled;
+          restarting.push(pool.respawn(dead).then(() => { spareQueue.push(dead); }));
+        }
+        poolOf[victim.worker] = next;
+        await setup(next, victim.worker);
+        startRun(next, victim.worker, generation);
         crashEvents.push({
           worker: victim.worker, generation: victim.generation, atMs: killedAt - t0, inFlight, at, recovery,
           replacedInMs: performance.now() - killedAt,
@@ -429,6 +444,8 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     }
     await Promise.allSettled(runs.map((r) => r.outcome));
     elapsedMs = performance.now() - t0;
+    // A spare that failed to restart is a broken harness, not a finding.
+    for (const r of await Promise.allSettled(restarting)) if (r.status === 'rejected') throw r.reason;
   } finally {
     if (statTimer.id !== null) clearTimeout(statTimer.id);
     barrier.abort();
@@ -439,7 +456,8 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failures = settled.flatMap((s, k) => {
     if (s.status === 'fulfilled') return [];
-    if (runs[k]!.killed && s.reason instanceof WorkerFailure) return [];
+    // Killed by the run (a kill, a crash), or terminated by the watchdog after a stall: not an error of theirs.
+    if ((runs[k]!.killed || stall !== null) && s.reason instanceof WorkerFailure) return [];
     return [{ worker: runs[k]!.worker, error: s.reason as Error }];
   });
   const workerErrors = failures.map((f) => `worker ${f.worker}: ${f.error?.message ?? String(f.error)}`);
