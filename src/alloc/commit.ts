@@ -30,8 +30,8 @@ import { ExtOp, I, IF, IndexOp, MapOp, addCounterTarget } from './intents.js';
 import { beginRecordIntent, setRecordAfter, updateRecord } from './record-update.js';
 import { OracleBit } from './oracle.js';
 import { RacePoint } from './race-points.js';
-import { AllocError, StaleHandleError, type ExtentInfo } from './errors.js';
-import { checkOpenBucket, openBucketCurrent, type OpenBucket } from './handles.js';
+import { AllocError, type ExtentInfo } from './errors.js';
+import { checkOpenBucket, requireCurrent, type OpenBucket } from './handles.js';
 
 /** Largest writer id: writer ids share an int32 word with nothing, but stay clear of the sign bit. */
 export const WRITER_MAX = 0x3fffffff;
@@ -95,10 +95,9 @@ export function writeExtent(core: FsCore, ob: OpenBucket, sectors: unknown, writ
 function planCommit(core: FsCore, b: number, a: CommitArgs): void {
   const ob = a.ob!;
   const sectors = a.sectors;
+  // First, under the lock: the slot still holds this allocation (the handle was not put).
+  requireCurrent(core, ob);
   const S = core.config.bucketSectors;
-  if (!openBucketCurrent(core, ob)) {
-    throw new StaleHandleError('openBucket', `bucket ${ob.bucket} (op ${ob.opId}) was put while this write waited for its record lock`);
-  }
   const slotAt = ob.slot * SLOT_WORDS;
   // The slot's own commits write sectorsFree, under this record lock: plain reads are exact.
   const free = core.open.slots[slotAt + Slot.sectorsFree]!;

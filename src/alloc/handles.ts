@@ -50,12 +50,19 @@ export class OpenBucket {
   }
 }
 
-/** The handle belongs to this filesystem and its slot still holds this allocation (a lock-free look). */
+/**
+ * The handle is an OpenBucket of this filesystem. Whether its slot still holds its allocation is
+ * checked under the lock that makes the answer exact (requireCurrent), not twice.
+ */
 export function checkOpenBucket(core: FsCore, ob: unknown): asserts ob is OpenBucket {
   if (!(ob instanceof OpenBucket)) throw new StaleHandleError('openBucket', 'must be an OpenBucket returned by allocBucket');
   if (ob.fs !== core.identity) {
     throw new StaleHandleError('openBucket', `belongs to another filesystem (identity ${ob.fs.toString(16)}, this one is ${core.identity.toString(16)})`);
   }
+}
+
+/** Throws unless the handle's slot still holds its allocation; call under the freelist lock or the bucket's record lock. */
+export function requireCurrent(core: FsCore, ob: OpenBucket): void {
   if (!openBucketCurrent(core, ob)) {
     throw new StaleHandleError('openBucket', `bucket ${ob.bucket} (op ${ob.opId}) is no longer open: it was already put`);
   }

@@ -10,8 +10,7 @@ import { SLOT_WORDS, Slot } from './open-buckets.js';
 import { IntentKind, addCounterTarget, applyCounterTargets, clearCounterTargets, clearIntent, publishIntent } from './intents.js';
 import { tallyConsequences } from './oracle.js';
 import { RacePoint } from './race-points.js';
-import { StaleHandleError } from './errors.js';
-import { checkOpenBucket, openBucketCurrent, type OpenBucket } from './handles.js';
+import { checkOpenBucket, requireCurrent, type OpenBucket } from './handles.js';
 
 /** fs.put: see Filesystem.put. */
 export function putOpenBucket(core: FsCore, ob: OpenBucket): void {
@@ -20,10 +19,8 @@ export function putOpenBucket(core: FsCore, ob: OpenBucket): void {
   if (core.hook !== null) core.hook.at(RacePoint.beforePut, ob.bucket, ob.opId, false);
   core.lockFreelist();
   try {
-    // Re-checked under the lock: a concurrent put of the same handle must not free the slot twice.
-    if (!openBucketCurrent(core, ob)) {
-      throw new StaleHandleError('openBucket', `bucket ${ob.bucket} (op ${ob.opId}) was put concurrently`);
-    }
+    // Under the lock: a put of a stale handle (put twice, or concurrently) must not free the slot again.
+    requireCurrent(core, ob);
     unpinSlot(core, ob.slot, core.ctrBase);
   } finally {
     core.unlockFreelist();

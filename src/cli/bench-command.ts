@@ -23,6 +23,7 @@ import { compareResults, formatCompareRows, loadResult } from '../bench/compare.
 import { cliTable } from '../bench/tables.js';
 import { fmt } from '../bench/stats.js';
 import { FLAT_TARGET } from '../bench/size-sweep.js';
+import { runAgainst, type Ratio } from '../bench/against.js';
 
 /** Library option → flag. */
 const FLAGS: FlagNames = { only: '--only', seed: '--seed' };
@@ -36,6 +37,7 @@ interface BenchFlags {
   only?: string[];
   seed?: number;
   compare?: string[];
+  against?: string;
 }
 
 /** `--only`: sections and shorthands, comma-separated, no empty entries. */
@@ -152,6 +154,26 @@ async function runBench(flags: BenchFlags): Promise<number> {
   return 0;
 }
 
+/** `--against DIR`: this build's cycle against another build's, in the same interleaved rounds. */
+async function runAgainstBuild(flags: BenchFlags, dir: string): Promise<number> {
+  const kind: PlanKind = flags.tiny ? 'tiny' : flags.quick ? 'quick' : 'full';
+  const plan = kind === 'tiny' ? { rounds: 2, timeMs: 2, warmupMs: 2 } : kind === 'quick' ? { rounds: 12, timeMs: 8, warmupMs: 20 } : { rounds: 40, timeMs: 10, warmupMs: 50 };
+  const jsonPath = resolve(flags.json ?? resolve(resolve(flags.out), 'against.json'));
+  checkOutputFile('--json', jsonPath);
+  const m = machineInfo();
+  process.stderr.write(`sab-alloc bench --against ${dir}: the one-thread cycle of this build, this build with the oracle off, and that build, `
+    + `${plan.rounds} interleaved rounds of ${plan.timeMs} ms each on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}\n`);
+  const seed = flags.seed ?? (Date.now() >>> 0);
+  const r = await runAgainst({ dir, ...plan, seed });
+  const pctOf = (x: number): string => `${x >= 1 ? '+' : '−'}${(Math.abs(x - 1) * 100).toFixed(1)}%`;
+  const span = (s: Ratio): string => `${pctOf(s.median)} (IQR ${pctOf(s.q1)} … ${pctOf(s.q3)})`;
+  process.stdout.write(cliTable(['configuration', 'this build ns', 'that build ns', 'this ÷ that', 'oracle off ns', 'oracle on ÷ off'],
+    r.rows.map((row) => [row.label, fmt(row.ns.current), fmt(row.ns.other), span(row.vsOther), fmt(row.ns.oracleOff), span(row.oracle)]),
+    'One-thread cycle (allocate + write 4 + put + free, discard off): ns per cycle, median over rounds; ratios round by round'));
+  process.stdout.write(`wrote ${writeOutputFile('--json', jsonPath, `${JSON.stringify({ schema: 'sab-alloc/against@1', machine: m, seed, ...r }, null, 1)}\n`)}\n`);
+  return 0;
+}
+
 /** Options --compare does not use: refused beside it rather than ignored. */
 const NOT_WITH_COMPARE = [['quick', '--quick'], ['only', '--only'], ['tiny', '--tiny'], ['seed', '--seed'], ['out', '--out'], ['json', '--json'], ['report', '--no-report']] as const;
 
@@ -167,6 +189,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--no-report', 'write only the JSON result: no Markdown report, no charts')
     .option('--seed <n>', 'seed for the round order and race-hook streams (default random, recorded in the JSON)', intArg(0, 0xffffffff))
     .addOption(new Option('--compare <files...>', 'compare two result files (A.json B.json): ratio of each figure, flagged beyond the measured spread'))
+    .option('--against <dir>', 'price a change: the one-thread cycle of this build against the build in another checkout (its dist/ built, e.g. the previous commit in a git worktree), in the same interleaved rounds; writes <out>/against.json', pathArg('directory'))
     // Internal: the smallest run that still writes every file (the test suite's smoke run).
     .addOption(new Option('--tiny').hideHelp())
     .action(async (flags: BenchFlags, cmd: Command) => {
@@ -175,6 +198,12 @@ export function registerBenchCommand(program: Command): void {
           const clash = NOT_WITH_COMPARE.find(([attr]) => given(cmd, attr));
           if (clash !== undefined) throw new UsageError(clash[1], 'has no effect with --compare, which only reads two result files; give one or the other');
           process.exitCode = await runCompare(flags.compare);
+          return;
+        }
+        if (flags.against !== undefined) {
+          const clash = [['only', '--only'], ['report', '--no-report']].find(([attr]) => given(cmd, attr!));
+          if (clash !== undefined) throw new UsageError(clash[1]!, 'has no effect with --against, which times only the allocation cycle; give one or the other');
+          process.exitCode = await runAgainstBuild(flags, flags.against);
           return;
         }
         if (!flags.report && given(cmd, 'out')) throw new UsageError('--out', 'has no effect with --no-report (only --json is written)');
