@@ -12,6 +12,7 @@ import { registerReproduceCommand } from './cli/reproduce-command.js';
 import { registerDemoCommand } from './cli/demo-command.js';
 import { registerLocksCommand } from './cli/locks-command.js';
 import { registerBenchCommand } from './cli/bench-command.js';
+import { registerExploreCommand } from './cli/explore-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTortureCommand(program);
   registerLocksCommand(program);
   registerBenchCommand(program);
+  registerExploreCommand(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
