@@ -13,6 +13,7 @@ import { registerDemoCommand } from './cli/demo-command.js';
 import { registerLocksCommand } from './cli/locks-command.js';
 import { registerBenchCommand } from './cli/bench-command.js';
 import { registerExploreCommand } from './cli/explore-command.js';
+import { registerStudyCommand } from './cli/study-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerLocksCommand(program);
   registerBenchCommand(program);
   registerExploreCommand(program);
+  registerStudyCommand(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
