@@ -94,9 +94,9 @@ export function configFlags(p: ExploreParams): string {
 
 function describeConfig(p: ExploreParams): string[] {
   const op = p.mix === 'cycle' ? `allocate, write ${p.sectors} sectors, put` : `allocate, write ${p.sectors} sectors, put, free${p.discard ? ', discard' : ' (gen + 1, no discard)'}`;
-  const lookup = p.allocator === 'freelist' ? `, lookup ${p.freelistLookup}` : '';
+  const name = p.allocator === 'freelist' ? `freelist/${p.freelistLookup}${p.fix !== 'none' ? ` + ${p.fix}` : ''}` : `early/${p.fix}`;
   return [
-    `configuration: ${p.allocator}/${p.fix}${lookup}, cursor fix ${p.cursorFix ? 'on' : 'off'}, discard ${p.discard ? 'on' : 'off'}; fresh device of ${p.buckets} buckets × ${p.bucketSectors} sectors`,
+    `configuration: ${name}, cursor fix ${p.cursorFix ? 'on' : 'off'}, discard ${p.discard ? 'on' : 'off'}; fresh device of ${p.buckets} buckets × ${p.bucketSectors} sectors`,
     `schedules:     ${p.workers} worker${p.workers === 1 ? '' : 's'} × ${p.ops} op${p.ops === 1 ? '' : 's'} (${op}; data ${p.dataTypes.join(',')}), ≤ ${p.preemptions} preemption${p.preemptions === 1 ? '' : 's'}, partial-order reduction ${p.por ? 'on' : 'off'}`,
   ];
 }

@@ -43,6 +43,7 @@ import { EXTENT_LIVE, EXTENT_WORDS, Ext } from '../alloc/extents.js';
 import { RaceControl, type TraceEntry, type WorkerPosition } from './control.js';
 import { decodeSchedule, encodeSchedule } from './scheduler.js';
 import { describeTraceEntry } from './trace-format.js';
+import { count } from '../torture/format.js';
 import { MAX_EXPLORE_BUCKETS, MAX_EXPLORE_SLOTS } from './explore-footprint.js';
 import { EPOCH_QUIT, ExploreShared, FOOT_STRIDE, MAX_EXPLORE_WORKERS, Status, TURN_NONE, X } from './explore-shared.js';
 import { OP_MIXES, type OpMix, type ProgramSpec } from './explore-program.js';
@@ -672,13 +673,14 @@ export function statement(r: ExploreResult): string {
   const p = r.params;
   const shape = `${p.workers} worker${p.workers === 1 ? '' : 's'} × ${p.ops} op${p.ops === 1 ? '' : 's'}`;
   const bound = `≤ ${p.preemptions} preemption${p.preemptions === 1 ? '' : 's'}`;
-  const how = p.por ? `${r.schedules} executed; ${r.pruned.asleep + r.pruned.sleepBlocked} branches pruned as reorderings of independent steps` : `${r.schedules} executed, no reduction`;
+  const how = p.por ? `${count(r.schedules)} executed; ${count(r.pruned.asleep + r.pruned.sleepBlocked)} branches pruned as reorderings of independent steps` : `${count(r.schedules)} executed, no reduction`;
   if (r.failingSchedules > 0) {
-    return `${r.failingSchedules} of ${r.schedules} schedules of ${shape} with ${bound} end corrupted, in ${r.classes.length} class${r.classes.length === 1 ? '' : 'es'}; the shortest needs ${r.classes[0]?.shortest.preemptions ?? '?'} preemption(s)`;
+    const least = r.classes[0]?.shortest.preemptions ?? 0;
+    return `${count(r.failingSchedules)} of ${count(r.schedules)} schedules of ${shape} with ${bound} end corrupted, in ${r.classes.length} class${r.classes.length === 1 ? '' : 'es'}; the shortest needs ${least} preemption${least === 1 ? '' : 's'}`;
   }
   if (!r.complete) {
     const done = r.bounds.filter((b) => b.complete).map((b) => b.preemptions);
-    return `incomplete (${r.budget} budget ran out): ${r.schedules} schedules explored, no corruption; ${done.length > 0 ? `every schedule with ≤ ${Math.max(...done)} preemption(s) covered` : 'no bound completed'} — not a proof for ${bound}`;
+    return `incomplete (${r.budget} budget ran out): ${count(r.schedules)} schedules explored, no corruption; ${done.length > 0 ? `every schedule with ≤ ${Math.max(...done)} preemption(s) covered` : 'no bound completed'} — not a proof for ${bound}`;
   }
   return `all schedules of ${shape} with ${bound} explored (${how}): no corruption`;
 }
