@@ -63,8 +63,15 @@ describe('command lines in the README and docs', () => {
   function checkCli(args: string[], where: string): string[] {
     const [name, ...rest] = args;
     if (name === '--help' || name === '--version' || name === '-V') return [];
-    const cmd = command(name ?? '');
+    let cmd = command(name ?? '');
     if (cmd === undefined) return [`${where}: no command "${name}"`];
+    // A command with subcommands (`study cursor`): the next word names one.
+    while (cmd.commands.length > 0 && rest.length > 0 && !rest[0]!.startsWith('-')) {
+      const sub: Command | undefined = cmd.commands.find((c) => c.name() === rest[0]);
+      if (sub === undefined) return [`${where}: ${name} has no subcommand "${rest[0]}"`];
+      cmd = sub;
+      rest.shift();
+    }
     const flags = new Set(['--help', '-h', ...cmd.options.flatMap((o) => [o.long, o.short]).filter((f): f is string => f !== undefined)]);
     return rest.filter((a) => a.startsWith('-')).map((a) => a.split('=')[0]!).filter((f) => !flags.has(f)).map((f) => `${where}: ${name} has no flag ${f}`);
   }

@@ -8,6 +8,8 @@ import { registerReproduceCommand } from './reproduce-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerLockTortureCommand } from './lock-torture-command.js';
 import { registerBenchCommand } from './bench-command.js';
+import { registerExploreCommand } from './explore-command.js';
+import { registerStudyCommand } from './study-command.js';
 
 export function buildProgram(version: string): Command {
   const program = new Command('sab-alloc')
@@ -20,6 +22,8 @@ export function buildProgram(version: string): Command {
   registerTortureCommand(program);
   registerLockTortureCommand(program);
   registerBenchCommand(program);
+  registerExploreCommand(program);
+  registerStudyCommand(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
