@@ -25,7 +25,7 @@ describe('crash torture: workers killed at random moments, recovered and replace
   const results: TortureResult[] = [];
   for (const c of CONFIGS) {
     it(`${c.name}: ${KILLS} kills, every one recovered, the run clean and its history intact`, async () => {
-      const r = await runTorture({ ...c.options, workers: 4, seconds: 2.5, crash: KILLS, seed: 20231019, stallTimeoutS: 10, buckets: 128 });
+      const r = await runTorture({ ...c.options, workers: 4, seconds: 1.5, crash: KILLS, seed: 20231019, stallTimeoutS: 10, buckets: 128 });
       results.push(r);
       expect(r.workerErrors).toEqual([]);
       expect(r.stall).toBeNull();

@@ -315,9 +315,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
   const crashEvents: CrashEvent[] = [];
   const inFlightWrites: IndeterminateWrite[] = [];
 
-  // A crash run keeps a few spare workers started: a replacement takes over at once, and the
+  // A crash run keeps a few spare workers started (three): a replacement takes over at once, and the
   // killed worker's thread is restarted in the background to become the next spare.
-  const spares = p.crash > 0 ? Math.min(4, p.crash) : 0;
+  const spares = p.crash > 0 ? Math.min(3, p.crash) : 0;
   const pool = await WorkerPool.start<TortureWorkerApi>({
     ...options.workerOptions,
     url: compiledWorkerUrl(import.meta.url, './worker.js'),
