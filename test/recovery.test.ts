@@ -130,6 +130,29 @@ describe('a worker killed inside an update is recovered, and the update happened
     }
   });
 
+  it('a pool given the registry reports its worker\'s death itself: the survivor takes the lock over, nobody calls markThreadDead', async () => {
+    const fs = createFilesystem({ buckets: 8, bucketSectors: 8, openBuckets: 8, maxThreads: 4, lockTimeoutMs: 20_000 });
+    await expect(WorkerPool.start({ url: new URL('../dist/src/torture/park-worker.js', import.meta.url), count: 1, workerData: () => null, registry: {} as never }))
+      .rejects.toThrow(/registry.*markThreadDead/);
+    const watched = await WorkerPool.start<ParkWorkerApi>({ url: new URL('../dist/src/torture/park-worker.js', import.meta.url), count: 1, workerData: () => null, registry: fs.registry });
+    try {
+      const signal = new Int32Array(new SharedArrayBuffer(12));
+      const running = watched.call(0, (r) => r.run({ fs: fs.handle, path: 'put', kind: 'unpin', stage: 'half-applied', signal }), 30_000);
+      running.catch(() => {});
+      await waitFor(signal, running);
+      expect(fs.stats().members.dead).toBe(0);
+      await watched.kill(0);
+      expect(fs.stats().members.dead).toBe(1);
+      const t0 = performance.now();
+      fs.put(fs.allocBucket()!);
+      expect(performance.now() - t0, 'the survivor took the freelist lock over').toBeLessThan(5_000);
+      expect(fs.recover()).toHaveLength(1);
+      expect(fs.fsck().errors).toEqual([]);
+    } finally {
+      await watched.terminate();
+    }
+  });
+
   it('negative control: while the death is not reported, a survivor that needs the lock times out', async () => {
     if (!pool.isAlive(0)) await pool.respawn(0);
     const fs = createFilesystem({ buckets: 8, bucketSectors: 8, openBuckets: 8, maxThreads: 4, lockTimeoutMs: 300 });

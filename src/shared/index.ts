@@ -4,3 +4,4 @@ export * from './prng.js';
 export * from './counters.js';
 export * from './barrier.js';
 export * from './worker-pool.js';
+export * from './watch-worker.js';

@@ -8,7 +8,15 @@
  * event or a heartbeat, calling registry.markThreadDead / markOwnerDead itself.
  */
 import type { Worker } from 'node:worker_threads';
-import type { ThreadRegistry } from '../locks/thread-registry.js';
+
+/**
+ * Where deaths are reported: a ThreadRegistry (src/locks) has this method. Declared here, by shape,
+ * so that src/shared depends on nothing above it.
+ */
+export interface DeathRegistry {
+  /** Marks every alive member of thread `threadId` dead; returns the members marked. */
+  markThreadDead(threadId: number): number[];
+}
 
 /**
  * Watches `worker`: on its `exit` or `error` event, every alive member with its thread id becomes
@@ -17,7 +25,7 @@ import type { ThreadRegistry } from '../locks/thread-registry.js';
  * `error` fires when an uncaught exception ends the worker: its JavaScript runs no further, so its
  * locks are already abandoned and waiting for `exit` would only delay the survivors.
  */
-export function watchWorker(worker: Worker, registry: ThreadRegistry, onDeath?: (members: number[]) => void): () => void {
+export function watchWorker(worker: Worker, registry: DeathRegistry, onDeath?: (members: number[]) => void): () => void {
   // worker.threadId reads -1 once the worker has exited: capture it while it is alive.
   const threadId = worker.threadId;
   if (threadId < 0) throw new RangeError('watchWorker: the worker has already exited (threadId -1)');

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { checkInt, ConfigError } from './validate.js';
+import { watchWorker, type DeathRegistry } from './watch-worker.js';
 
 /** A worker died, threw, or did not answer in time. */
 export class WorkerFailure extends Error {
@@ -72,6 +73,13 @@ export interface PoolOptions extends WorkerSpawnOptions {
   workerData: (i: number) => unknown;
   /** How long a worker may take to come up and answer its first call. */
   startTimeoutMs?: number;
+  /**
+   * Report each worker's death here (a ThreadRegistry, such as `fs.registry`): when a worker exits
+   * or dies of an uncaught error, its members are marked dead at once (see {@link watchWorker}), so
+   * the robust locks it held are taken over by their waiters instead of timing out. Replacements
+   * started by `respawn` are watched too. Recovering the dead members stays the caller's call.
+   */
+  registry?: DeathRegistry;
 }
 
 /**
@@ -200,6 +208,9 @@ export class WorkerPool<T> {
     if (options.execArgv !== undefined && (!Array.isArray(options.execArgv) || !options.execArgv.every((a) => typeof a === 'string'))) {
       throw new ConfigError('execArgv', 'must be an array of strings');
     }
+    if (options.registry !== undefined && typeof options.registry?.markThreadDead !== 'function') {
+      throw new ConfigError('registry', 'must have a markThreadDead(threadId) method (a ThreadRegistry, such as fs.registry)');
+    }
     const pool = new WorkerPool<T>();
     pool.options = options;
     try {
@@ -231,6 +242,9 @@ export class WorkerPool<T> {
     const death = new Promise<never>((_, reject) => { failWith = reject; });
     death.catch(() => {});
     const w: PoolWorker<T> = { worker, remote: Comlink.wrap<T>(nodeEndpoint(worker as never)), death, exited: false, exitCode: null, error: null };
+    // Registered before the pool's own listeners: by the time a call fails with the worker's death,
+    // the death has been reported.
+    if (options.registry !== undefined) watchWorker(worker, options.registry);
     worker.on('error', (err) => {
       w.error = err;
       failWith(new WorkerFailure(i, 'error', `threw ${err.stack ?? String(err)}`));

@@ -46,14 +46,19 @@ export interface DeathSnapshot {
   locksHeld: number;
 }
 
-/** Reads what the thread `threadId` left behind. Call after it stopped, before its death is reported. */
+/**
+ * Reads what the thread `threadId` left behind. Call right after it stopped: once its death is
+ * reported a waiting survivor may take a lock over and finish the update within a park slice.
+ */
 export function deathSnapshot(fs: Filesystem, threadId: number): DeathSnapshot {
   const reg = fs.registry;
   const core = fs.core;
   let update: DeathSnapshot['update'] = null;
   let locksHeld = 0;
   for (let m = 0; m < reg.members; m++) {
-    if (reg.state(m) !== 'alive' || reg.threadIdOf(m) !== threadId) continue;
+    // Alive, or already reported dead by the pool's exit watch; not yet recovered either way.
+    const state = reg.state(m);
+    if ((state !== 'alive' && state !== 'dead') || reg.threadIdOf(m) !== threadId) continue;
     const kind = intentKind(core.intentOf(m));
     if (kind !== IntentKind.none) update = kind === IntentKind.record ? 'record' : kind === IntentKind.publish ? 'publish' : 'unpin';
     const owner = reg.ownerOf(m);

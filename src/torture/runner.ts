@@ -323,6 +323,9 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     url: compiledWorkerUrl(import.meta.url, './worker.js'),
     count: p.workers + spares,
     workerData: () => null,
+    // Any worker that dies — killed here, or of an error of its own — is reported at its exit, so
+    // survivors take over the locks it held at once.
+    registry: fs.registry,
   });
   /** Which pool worker runs worker index w now (a replacement runs on a spare's thread). */
   const poolOf = Array.from({ length: p.workers }, (_, w) => w);
@@ -349,12 +352,15 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
     runs.push({ worker: w, pooled: pi, generation, killed: false, outcome });
   };
   /**
-   * The worker's death reported to the filesystem (robust locks let waiters take over), then
-   * recovered. `threadId` is read before the kill: a terminated Worker's threadId is -1.
+   * The worker's death reported to the filesystem (the pool's exit report may have come first;
+   * either way robust locks let waiters take over), then its members recovered. `threadId` is read
+   * before the kill: a terminated Worker's threadId is -1.
    */
   const reportDeath = (threadId: number): ReturnType<typeof fs.recover> => {
-    const members = fs.registry.markThreadDead(threadId);
-    return members.flatMap((m) => fs.recover(m));
+    fs.registry.markThreadDead(threadId);
+    const reg = fs.registry;
+    const dead = Array.from({ length: reg.members }, (_, m) => m).filter((m) => reg.state(m) === 'dead' && reg.threadIdOf(m) === threadId);
+    return dead.flatMap((m) => fs.recover(m));
   };
   try {
     await Promise.all(Array.from({ length: p.workers }, (_, w) => setup(w, w)));
