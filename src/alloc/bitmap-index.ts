@@ -29,6 +29,10 @@ export function bitmapWords(n: number): number {
   return levelSizes(n).reduce((a, b) => a + b, 0);
 }
 
+/**
+ * A bucket index as a bitmap with summary levels: the free-space index (`fs.freeSpace`) and the
+ * need-discard index (`fs.needDiscard`). Bit b set ⇔ bucket b is in the index.
+ */
 export class BitmapIndex {
   readonly size: number;
   private readonly words: Int32Array;
@@ -50,10 +54,12 @@ export class BitmapIndex {
     this.top = this.sizes.length - 1;
   }
 
+  /** Whether bucket b is in the index. */
   has(b: number): boolean {
     return (Atomics.load(this.words, b >>> 5) & (1 << (b & 31))) !== 0;
   }
 
+  /** Puts bucket b in the index (its bit, then the summary bits above it). */
   add(b: number): void {
     let i = b;
     for (let level = 0; level <= this.top; level++) {
@@ -62,6 +68,7 @@ export class BitmapIndex {
     }
   }
 
+  /** Takes bucket b out of the index, clearing summary bits only over words left empty. */
   remove(b: number): void {
     let w = b >>> 5;
     const bit = 1 << (b & 31);

@@ -19,6 +19,10 @@ import { DEVICE64_WORDS, DEVICE_WORDS } from './device.js';
 import { MEMBER_COUNTERS } from './counters.js';
 import { INTENT_WORDS } from './intents.js';
 
+/**
+ * What createFilesystem accepts: every field optional (FILESYSTEM_DEFAULTS fills the rest), each
+ * checked before any memory is allocated.
+ */
 export interface FilesystemOptions {
   /** Buckets on the device. */
   buckets?: number;
@@ -50,12 +54,17 @@ export interface FilesystemOptions {
   oracle?: boolean;
 }
 
+/** A normalised configuration: every option filled in and checked; the region layout is a function of it. */
 export type FilesystemConfig = Required<FilesystemOptions>;
 
+/** Most buckets a device may have (option `buckets`). */
 export const MAX_BUCKETS = 1 << 24;
+/** Most sectors per bucket (option `bucketSectors`); buckets × bucketSectors is capped at 2^30 too. */
 export const MAX_BUCKET_SECTORS = 1 << 16;
+/** Most open-bucket slots (option `openBuckets`, slot 0 included). */
 export const MAX_OPEN_BUCKETS = 1 << 16;
 
+/** The value of every option left out (`extents: 0` means: sized from the device). */
 export const DEFAULTS: FilesystemConfig = {
   buckets: 1024,
   bucketSectors: 64,

@@ -14,6 +14,8 @@
  * happened (a shared Atomics.add cannot be known to have happened or not). Totals are sums over all
  * members; the creating member's share starts with every bucket free.
  */
+
+/** The counters `stats().counters` reports: the scan's looks and skips, activity, the oracle's duplicates. */
 export const ALLOC_COUNTERS = [
   'allocs',
   'allocFailures',
@@ -45,6 +47,7 @@ export const ALLOC_COUNTERS = [
   /** Duplicates whose writes only corrupted metadata (mixed types, two allocations in one bucket). */
   'dupMetadataOnly',
 ] as const;
+/** The name of one of ALLOC_COUNTERS (the keys of `stats().counters`). */
 export type AllocCounter = (typeof ALLOC_COUNTERS)[number];
 
 const USAGE_NAMES = [

@@ -22,6 +22,7 @@ import { ERROR_KIND_NAMES, type ErrorKindName } from './types.js';
 
 export const ERROR_WORDS = 16;
 
+/** One commit error in the shared error log: its kind and bucket, both writers and both operations. */
 export interface ErrorEntry {
   kind: ErrorKindName;
   bucket: number;
@@ -33,6 +34,10 @@ export interface ErrorEntry {
   detail: number;
 }
 
+/**
+ * The shared error log (`fs.errorLog`): every commit error any thread hit, with per-kind and total
+ * counts that keep going after the `errorLogSize` entries are full.
+ */
 export class ErrorLog {
   readonly capacity: number;
   private readonly words: Int32Array;
@@ -46,6 +51,7 @@ export class ErrorLog {
     this.capacity = capacity;
   }
 
+  /** Records an error of ErrorKind code `kind`: always counted, its details kept while there is room. */
   append(kind: number, e: Omit<ErrorEntry, 'kind'>): void {
     Atomics.add(this.dev64, Dev64.errorsByKind + kind - 1, 1n);
     const i = Atomics.add(this.dev64, Dev64.errorTotal, 1n);
@@ -61,10 +67,12 @@ export class ErrorLog {
     Atomics.store(this.words, at, kind);
   }
 
+  /** Errors recorded so far, including those past the log's capacity. */
   total(): number {
     return Number(Atomics.load(this.dev64, Dev64.errorTotal));
   }
 
+  /** Errors recorded so far by kind, including those past the log's capacity. */
   countByKind(): Record<ErrorKindName, number> {
     const out = {} as Record<ErrorKindName, number>;
     ERROR_KIND_NAMES.forEach((name, i) => { out[name] = Number(Atomics.load(this.dev64, Dev64.errorsByKind + i)); });

@@ -5,6 +5,10 @@
  */
 import type { ErrorKindName } from './types.js';
 
+/**
+ * An extent: `sectors` sectors at `offset` in `bucket`, written with the open bucket's `gen`. The
+ * Extent handle a write returns, and what an AllocError carries.
+ */
 export interface ExtentInfo {
   id: number;
   bucket: number;

@@ -35,6 +35,10 @@ export const packGenType = (gen: number, dataType: number): number => (gen & 0xf
 export const extentGen = (genType: number): number => genType & 0xff;
 export const extentType = (genType: number): number => (genType >>> 8) & 0xf;
 
+/**
+ * The extent table (`fs.extents`): what was written where, with the gen and allocation it was
+ * written through. Entries are claimed lock-free and filled under the bucket's record lock.
+ */
 export class ExtentTable {
   readonly capacity: number;
   readonly words: Int32Array;
@@ -69,10 +73,12 @@ export class ExtentTable {
     return Atomics.compareExchange(this.words, id * EXTENT_WORDS, EXTENT_CLAIMED_BASE + member, EXTENT_FREE) === EXTENT_CLAIMED_BASE + member;
   }
 
+  /** Entry `id`'s state word: free, live, or claimed by a member (layout in src/alloc/extents.ts). */
   state(id: number): number {
     return Atomics.load(this.words, id * EXTENT_WORDS);
   }
 
+  /** Stores entry `id`'s state word (with Atomics: claims are made lock-free). */
   setState(id: number, state: number): void {
     Atomics.store(this.words, id * EXTENT_WORDS, state);
   }
@@ -87,10 +93,12 @@ export class ExtentTable {
     this.words[id * EXTENT_WORDS + word] = value;
   }
 
+  /** The allocation (operation id) whose open bucket extent `id` was written through. */
   opId(id: number): number {
     return this.f64[id * EXTENT_F64 + EXT_OP_F64]!;
   }
 
+  /** Sets extent `id`'s operation id; the caller holds the extent's bucket's record lock. */
   setOpId(id: number, opId: number): void {
     this.f64[id * EXTENT_F64 + EXT_OP_F64] = opId;
   }

@@ -46,12 +46,14 @@ import type { ErrorLog } from './error-log.js';
 import type { CounterBlocks } from '../shared/counters.js';
 import type { MemberCounter } from './counters.js';
 
+/** A filesystem's shared buffers and config, structured-cloneable: what attachFilesystem takes in a thread. */
 export interface FilesystemHandle {
   kind: typeof FILESYSTEM_KIND;
   config: FilesystemConfig;
   region: RegionHandle;
 }
 
+/** What `stats()` returns: usage by data type, open-bucket occupancy, counters summed over members, error counts. */
 export interface FilesystemStats {
   buckets: Record<DataTypeName, number>;
   sectors: Record<'user' | 'btree' | 'cached', number>;
@@ -68,9 +70,14 @@ export interface FilesystemStats {
 /** What `watchWorker` needs of a worker: Node's Worker has both. */
 export interface WatchableWorker {
   readonly threadId: number;
+  /** Calls `listener` once, when the worker's thread has stopped. */
   once(event: 'exit', listener: (code: number) => void): unknown;
 }
 
+/**
+ * One thread's view of a filesystem in shared memory (bucket records, indexes, open buckets, extents)
+ * and the paths over it. Each view is a member of the thread registry: never share one across threads.
+ */
 export class Filesystem {
   /** @internal Every path's state; not part of the API. */
   readonly core: FsCore;

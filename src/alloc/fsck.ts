@@ -33,6 +33,7 @@ import { Dev } from './device.js';
 import { usageBuckets, usageSectors } from './counters.js';
 import type { Filesystem } from './filesystem.js';
 
+/** Every kind of violation fsck reports, grouped as in docs/design.md (records, indexes, …, totals). */
 export const FSCK_KINDS = [
   'invalid_record', 'record_type_mismatch', 'oldest_gen_newer', 'sector_sum_mismatch',
   'freespace_mismatch', 'need_discard_mismatch',
@@ -43,8 +44,10 @@ export const FSCK_KINDS = [
   'lock_held_by_dead', 'dead_member',
   'slot_conservation', 'bucket_conservation', 'usage_mismatch',
 ] as const;
+/** One of FSCK_KINDS. */
 export type FsckKind = (typeof FSCK_KINDS)[number];
 
+/** One invariant violation, with its kind, bucket and a message naming what disagrees. */
 export interface FsckError {
   kind: FsckKind;
   /** The bucket concerned, or -1 for a device-wide total. */
@@ -52,6 +55,7 @@ export interface FsckError {
   message: string;
 }
 
+/** What fsck found: `ok` when nothing, else every violation counted by kind and the first `maxErrors` in full. */
 export interface FsckReport {
   ok: boolean;
   /** The first `maxErrors` violations. */
@@ -68,10 +72,15 @@ export interface FsckReport {
   };
 }
 
+/** Options of fsck. */
 export interface FsckOptions {
   maxErrors?: number;
 }
 
+/**
+ * Checks every invariant over `fs`'s shared state and names each violation (the kinds are in
+ * docs/design.md). Run it quiescent; `fs.fsck()` calls it.
+ */
 export function fsck(fs: Filesystem, options: FsckOptions = {}): FsckReport {
   const maxErrors = options.maxErrors ?? 1000;
   const core = fs.core;

@@ -10,6 +10,7 @@ import { SLOT_WORDS, Slot } from './open-buckets.js';
 import type { FsCore } from './fs-core.js';
 import { writeTypeCode, type WriteType } from './types.js';
 
+/** The handle of an extent a write committed: pass it to `free`. */
 export type Extent = ExtentInfo;
 
 /** A bucket this thread opened: write into it, then put it. */

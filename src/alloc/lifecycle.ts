@@ -56,6 +56,7 @@ export function createFilesystem(options?: FilesystemOptions): Filesystem {
   return new Filesystem(new FsCore(region, config, member, member));
 }
 
+/** Options of attachFilesystem. */
 export interface AttachOptions {
   /**
    * Where this thread starts looking for free extent entries (0 ≤ placement < maxThreads). Threads

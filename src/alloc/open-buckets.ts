@@ -62,6 +62,10 @@ export interface OpenSlotFields {
   watermark: number;
 }
 
+/**
+ * The open-bucket table: slots for buckets handed to writers and not yet put, hashed by bucket, with
+ * the slot freelist and the freelist lock (`fs.open`). Changed only under that lock.
+ */
 export class OpenBuckets {
   readonly count: number;
   readonly usable: number;
@@ -118,7 +122,7 @@ export class OpenBuckets {
   }
 
   /**
-   * Fills a publish intent for `bucket`: take the freelist head, link it at its chain's head, fill
+   * @internal Fills a publish intent for `bucket`: take the freelist head, link it at its chain's head, fill
    * it from `f` (and the bucket's size, the opening member, the oracle's verdict). Caller holds the lock.
    */
   planPublish(v: IntentView, bucket: number, f: OpenSlotFields, sectors: number, member: number, oracle: number): number {
@@ -145,7 +149,7 @@ export class OpenBuckets {
   }
 
   /**
-   * Stores a publish intent. Only the words a lock-free reader follows — the chain links, the
+   * @internal Stores a publish intent. Only the words a lock-free reader follows — the chain links, the
    * slot's bucket and valid (isOpen, a handle's own look at its slot), the free count (the reserve
    * hint) — are stored with Atomics; the rest are read under the freelist lock or by the slot's own
    * writer, and the lock's release orders them. The slot's fields go first and the chain link last,
@@ -176,7 +180,7 @@ export class OpenBuckets {
     Atomics.store(this.heads, w[at + I.chain]!, slot);
   }
 
-  /** Fills an unpin intent: drop one pin; the last unhashes the slot and frees it. Caller holds the lock. */
+  /** @internal Fills an unpin intent: drop one pin; the last unhashes the slot and frees it. Caller holds the lock. */
   planUnpin(v: IntentView, slot: number): boolean {
     const w = v.i32;
     const at = v.at;
@@ -210,7 +214,7 @@ export class OpenBuckets {
     return true;
   }
 
-  /** Stores an unpin intent. The slot leaves its chain before it is marked invalid and reused. */
+  /** @internal Stores an unpin intent. The slot leaves its chain before it is marked invalid and reused. */
   applyUnpin(v: IntentView, midway: (() => void) | null = null): void {
     const w = v.i32;
     const at = v.at;
@@ -227,10 +231,12 @@ export class OpenBuckets {
     Atomics.store(this.dev, Dev.slotFreeCount, w[at + I.freeCountAfter]!);
   }
 
+  /** Word `word` of slot `slot` (the slot layout is in src/alloc/open-buckets.ts), read with Atomics. */
   field(slot: number, word: number): number {
     return Atomics.load(this.slots, slot * SLOT_WORDS + word);
   }
 
+  /** Stores word `word` of slot `slot` with Atomics (the allocator's paths change slots through intent records). */
   setField(slot: number, word: number, value: number): void {
     Atomics.store(this.slots, slot * SLOT_WORDS + word, value);
   }

@@ -8,6 +8,7 @@
  */
 import { namesByCode } from './types.js';
 
+/** The race points by name, with their codes (what a RaceHook's `at` receives as `point`). */
 export const RacePoint = {
   /** A scan read a candidate's record and found it free and not open; nothing is locked yet. */
   candidateRead: 0,
@@ -39,7 +40,9 @@ export const RacePoint = {
   allocStart: 13,
 } as const;
 
+/** A race point's name ("candidateRead"). */
 export type RacePointName = keyof typeof RacePoint;
+/** Race point names indexed by code. */
 export const RACE_POINT_NAMES: readonly RacePointName[] = namesByCode(RacePoint);
 export const RACE_POINT_COUNT = RACE_POINT_NAMES.length;
 
@@ -66,5 +69,6 @@ export function racePointIndex(nameOrLabel: string): number {
  * could block on that lock.
  */
 export interface RaceHook {
+  /** Called at race point `point` (a RacePoint code) of operation `opId` on `bucket`. */
   at(point: number, bucket: number, opId: number, lockHeld: boolean): void;
 }

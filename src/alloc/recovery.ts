@@ -32,6 +32,7 @@ import { I, IntentKind, applyCounterTargets, clearIntent, intentKind, type Inten
 import { applyRecordUpdate } from './record-update.js';
 import { unpinSlot } from './put.js';
 
+/** What recovering one dead member did (`recover()`, `watchWorker`). */
 export interface RecoveryReport {
   /** The registry member recovered, and the lock owner id and runtime thread id it had. */
   member: number;

@@ -7,6 +7,7 @@ import { checkInt, ConfigError, readOptions } from '../shared/validate.js';
 import { WATERMARKS, WATERMARK_CODES, WRITE_TYPES, WRITE_TYPE_CODES, type Watermark, type WriteType } from './types.js';
 import { WRITER_MAX } from './commit.js';
 
+/** What `allocBucket` is asked for; every field optional. */
 export interface AllocRequest {
   /** What will be written: 'user' (default), 'btree' or 'cached'. */
   dataType?: WriteType;

@@ -10,11 +10,14 @@ export function namesByCode<K extends string>(table: Record<K, number>): K[] {
 
 /** A bucket's data type, derived from its record (never set freely). */
 export const DataType = { free: 0, need_discard: 1, user: 2, btree: 3, cached: 4 } as const;
+/** A bucket data type's name: free, need_discard, user, btree or cached. */
 export type DataTypeName = keyof typeof DataType;
+/** Data type names indexed by their DataType code. */
 export const DATA_TYPE_NAMES: readonly DataTypeName[] = namesByCode(DataType);
 
 /** Types a writer can allocate a bucket for. */
 export type WriteType = 'user' | 'btree' | 'cached';
+/** Every WriteType, for validation and option lists. */
 export const WRITE_TYPES: readonly WriteType[] = ['user', 'btree', 'cached'];
 /** A Map, so that a name such as "toString" is unknown rather than a prototype member. */
 export const WRITE_TYPE_CODES: ReadonlyMap<string, number> = new Map([['user', DataType.user], ['btree', DataType.btree], ['cached', DataType.cached]]);
@@ -30,10 +33,17 @@ export function writeTypeCode(name: unknown): number {
  * always make progress when user writes have taken every slot they may.
  */
 export type Watermark = 'normal' | 'btree' | 'reclaim';
+/** Every Watermark, from normal (leaves the most slots in reserve) to reclaim (may take them all). */
 export const WATERMARKS: readonly Watermark[] = ['normal', 'btree', 'reclaim'];
+/** A watermark's code, as a validated request carries it and a slot records it: 0 normal, 1 btree, 2 reclaim. */
 export const WATERMARK_CODES: ReadonlyMap<string, number> = new Map([['normal', 0], ['btree', 1], ['reclaim', 2]]);
 
+/**
+ * Which allocator scans for a free bucket: `early` walks the alloc records themselves, `freelist`
+ * walks the free-space index (bcachefs had both).
+ */
 export type AllocatorKind = 'early' | 'freelist';
+/** Every AllocatorKind. */
 export const ALLOCATORS: readonly AllocatorKind[] = ['early', 'freelist'];
 
 /**
@@ -42,9 +52,15 @@ export const ALLOCATORS: readonly AllocatorKind[] = ['early', 'freelist'];
  * keylock: the candidate's record is read-locked, re-read, and held across check and publish.
  */
 export type FixKind = 'none' | 'seqlock' | 'keylock';
+/** Every FixKind, the unfixed code first. */
 export const FIXES: readonly FixKind[] = ['none', 'seqlock', 'keylock'];
 
+/**
+ * Freelist allocator only: `locked` tries each candidate's record read lock, re-reads the record and
+ * holds the lock across check and publish (the key lock's shape); `unlocked` checks only "is it open?".
+ */
 export type FreelistLookup = 'locked' | 'unlocked';
+/** Every FreelistLookup. */
 export const FREELIST_LOOKUPS: readonly FreelistLookup[] = ['locked', 'unlocked'];
 
 /**
@@ -68,8 +84,11 @@ export const Flag = { need_discard: 1, need_inc_gen: 2, emptied: 4 } as const;
 export const ErrorKind = {
   duplicate_backpointer: 1, extent_overlap: 2, data_type_mismatch: 3, gen_mismatch: 4, write_after_empty: 5, foreign_allocation: 6,
 } as const;
+/** A commit error kind's name (see ErrorKind). */
 export type ErrorKindName = keyof typeof ErrorKind;
+/** Error kind names in code order: ERROR_KIND_NAMES[code - 1] (codes start at 1). */
 export const ERROR_KIND_NAMES: readonly ErrorKindName[] = namesByCode(ErrorKind);
+/** How many error kinds there are (the error log keeps a count per kind). */
 export const ERROR_KIND_COUNT = ERROR_KIND_NAMES.length;
 
 /**
@@ -77,6 +96,7 @@ export const ERROR_KIND_COUNT = ERROR_KIND_NAMES.length;
  * each kind the stale holder's writes caused, or `latent` when it wrote nothing harmful.
  */
 export const CONSEQUENCES = ['overwrote', 'staleGen', 'awaitingDiscard', 'mixedTypes', 'shared', 'latent'] as const;
+/** One of CONSEQUENCES: what a duplicate allocation's writes broke, or `latent`. */
 export type Consequence = (typeof CONSEQUENCES)[number];
 
 /** gen a is newer than gen b, with u8 wraparound (bcachefs gen_after). */

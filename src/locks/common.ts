@@ -58,6 +58,7 @@ function defaultOwnerId(): number {
 
 let ownerId = defaultOwnerId();
 
+/** This thread's owner id, which the locks it takes record in their words (Node: threadId + 1 unless set). */
 export function currentOwnerId(): number {
   return ownerId;
 }
@@ -106,6 +107,7 @@ export class LockStats {
   /** Acquisitions that took the lock over from a dead owner (answered 'owner-died'). */
   takeovers = 0;
 
+  /** Adds another object's counts into this one (to sum several threads' statistics); returns this. */
   add(other: LockStats): this {
     this.acquisitions += other.acquisitions;
     this.contended += other.contended;
@@ -117,6 +119,7 @@ export class LockStats {
     return this;
   }
 
+  /** The counts as a plain object (what JSON.stringify writes). */
   toJSON(): Record<string, number> {
     const { acquisitions, contended, spins, parks, readRetries, lockedReads, takeovers } = this;
     return { acquisitions, contended, spins, parks, readRetries, lockedReads, takeovers };
@@ -230,6 +233,7 @@ export function checkCanPark(what: string): void {
   if (!threadCanPark()) throw new LockWouldBlockError(what);
 }
 
+/** The performance.now() instant a wait of `timeoutMs` from now ends (Infinity stays Infinity). */
 export function deadlineFrom(timeoutMs: number): number {
   return timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
 }

@@ -12,6 +12,7 @@
 import type { SpinPolicy } from './common.js';
 import { OwnerWordLock } from './owner-word.js';
 
+/** Owner-word lock that parks after a handful of looks: the default choice, and the open-bucket freelist lock. */
 export class Mutex extends OwnerWordLock {
   protected readonly policy: SpinPolicy = { spinLimit: 24, backoffStart: 4, backoffMax: 16 };
 }

@@ -49,6 +49,7 @@ const WAITERS = 1;
 const INCONSISTENT = 1 << 28;
 const NOT_RECOVERABLE = 1 << 29;
 
+/** Options of SpinLock and Mutex (the owner-word locks). */
 export interface LockOptions {
   /** Per-thread statistics object to bump; omit for zero-cost. */
   stats?: LockStats;
@@ -84,6 +85,12 @@ export function ownerWordNotRecoverable(v: number): boolean {
   return v === NOT_RECOVERABLE;
 }
 
+/**
+ * The one-word lock SpinLock and Mutex share: the holder's owner id lives in the lock word, so an
+ * uncontended lock and unlock are one compareExchange each and unlock checks ownership; subclasses
+ * differ only in how long they spin before parking. Robust with a ThreadRegistry (src/locks/owner-word.ts
+ * explains the word and the takeover).
+ */
 export abstract class OwnerWordLock {
   static readonly WORDS = 1;
   readonly i32: Int32Array;
@@ -175,6 +182,11 @@ export abstract class OwnerWordLock {
     }
   }
 
+  /**
+   * Releases the lock, waking one parked waiter if the waiter bit is set. Throws LockMisuseError
+   * unless the caller holds it; releasing a lock taken 'owner-died' without markConsistent() first
+   * makes it not recoverable.
+   */
   unlock(): void {
     const me = currentOwnerId() << 1;
     const c = Atomics.compareExchange(this.i32, this.index, me, 0);
@@ -219,6 +231,7 @@ export abstract class OwnerWordLock {
     return ownerOf(Atomics.load(this.i32, this.index));
   }
 
+  /** Held by anyone now. Diagnostic snapshot. */
   isLocked(): boolean {
     return this.owner() !== 0;
   }
@@ -235,6 +248,7 @@ export abstract class OwnerWordLock {
     return v !== NOT_RECOVERABLE && (v & INCONSISTENT) !== 0;
   }
 
+  /** Released unrepaired after a takeover: every acquisition throws LockNotRecoverableError until init(). */
   isNotRecoverable(): boolean {
     return Atomics.load(this.i32, this.index) === NOT_RECOVERABLE;
   }

@@ -89,6 +89,7 @@ const POLICY: SpinPolicy = { spinLimit: 32, backoffStart: 2, backoffMax: 64 };
 const RECLAIM_NAP_MS = 0.25;
 const RECLAIM_NAP_MAX_MS = 8;
 
+/** Options of RwLock and RwLockArray. */
 export interface RwLockOptions {
   stats?: LockStats;
   name?: string;
@@ -104,6 +105,10 @@ export interface RwLockOptions {
 /** Loop again at once (the word changed under a recovery step). */
 const RETRY = 'retry';
 
+/**
+ * Many RwLocks, one word each at a fixed stride (the bucket records' key locks): lock k is addressed
+ * by index, so a million locks cost no million objects. Robust with a ThreadRegistry.
+ */
 export class RwLockArray {
   readonly i32: Int32Array;
   /** Word index of lock 0; lock k lives at base + k * stride. */
@@ -204,6 +209,7 @@ export class RwLockArray {
     return this.acquireSlow(k, false, timeoutMs);
   }
 
+  /** Releases the caller's read hold of lock k; the last reader out wakes parked waiters. */
   readUnlock(k: number): void {
     const i = this.at(k);
     let listed = -1;
@@ -272,6 +278,10 @@ export class RwLockArray {
     return this.acquireSlow(k, true, timeoutMs);
   }
 
+  /**
+   * Releases the caller's write hold of lock k. Released after an 'owner-died' takeover without
+   * markConsistent(k), the lock becomes not recoverable.
+   */
   writeUnlock(k: number): void {
     const i = this.at(k);
     const me = WRITER | currentOwnerId();
@@ -335,11 +345,13 @@ export class RwLockArray {
     return v !== NOT_RECOVERABLE && (v & WAITERS) !== 0;
   }
 
+  /** Lock k was taken over from a dead holder and not yet marked consistent. */
   isInconsistent(k: number): boolean {
     const v = Atomics.load(this.i32, this.at(k));
     return v !== NOT_RECOVERABLE && (v & INCONSISTENT) !== 0;
   }
 
+  /** Lock k was released unrepaired after a takeover: unusable until reset(k). */
   isNotRecoverable(k: number): boolean {
     return Atomics.load(this.i32, this.at(k)) === NOT_RECOVERABLE;
   }
@@ -611,21 +623,39 @@ export class RwLock {
 
   get name(): string { return this.locks.name; }
   get domain(): number { return this.locks.domain; }
+  /** Takes it for read if no writer (or recovery) keeps readers out; never takes over a dead writer. */
   tryReadLock(): boolean { return this.locks.tryReadLock(0); }
+  /** Takes it for read; 'owner-died' when it took over a dead writer or released dead readers' holds. */
   readLock(timeoutMs = Infinity): LockResult { return this.locks.readLock(0, timeoutMs); }
+  /** Releases the caller's read hold. */
   readUnlock(): void { this.locks.readUnlock(0); }
+  /** Takes it for write if it is free: one compareExchange; never takes over a dead holder. */
   tryWriteLock(): boolean { return this.locks.tryWriteLock(0); }
+  /** Takes it for write; 'owner-died': repair, then markConsistent() before writeUnlock(). */
   writeLock(timeoutMs = Infinity): LockResult { return this.locks.writeLock(0, timeoutMs); }
+  /** Releases the caller's write hold (unrepaired after a takeover: not recoverable). */
   writeUnlock(): void { this.locks.writeUnlock(0); }
+  /** By the holder of a lock taken 'owner-died': what it protects is repaired (pthread_mutex_consistent). */
   markConsistent(): void { this.locks.markConsistent(0); }
+  /** Writer's owner id (0 when not write-held). Diagnostic snapshot. */
   writer(): number { return this.locks.writer(0); }
+  /** Readers holding it now (0 when free or write-held). Diagnostic snapshot. */
   readers(): number { return this.locks.readers(0); }
+  /** Some thread may be parked on the word (its waiter bit). Diagnostic snapshot. */
   hasWaiters(): boolean { return this.locks.hasWaiters(0); }
+  /** Taken over from a dead holder and not yet marked consistent. */
   isInconsistent(): boolean { return this.locks.isInconsistent(0); }
+  /** Released unrepaired after a takeover: unusable until init(). */
   isNotRecoverable(): boolean { return this.locks.isNotRecoverable(0); }
+  /** May be held by a dead thread (a dead writer, or a dead member listing a read hold). For fsck. */
   heldByDead(): boolean { return this.locks.heldByDead(0); }
+  /**
+   * Recovery of dead member `member`'s read hold, if it lists one: write-locks (releasing the hold),
+   * runs `repair`, unlocks (see RwLockArray.recoverReadHolds). True if it did.
+   */
   recoverReadHolds(member: number, repair: (result: LockResult) => void, timeoutMs = Infinity): boolean {
     return this.locks.recoverReadHolds(member, (_, r) => repair(r), timeoutMs).length > 0;
   }
+  /** Frees a write lock still held by `deadOwner`, known to be dead; wakes all waiters. */
   forceWriteUnlock(deadOwner: number): boolean { return this.locks.forceWriteUnlock(0, deadOwner); }
 }

@@ -59,6 +59,7 @@ const READ_SPINS = 64;
 const FIRST_NAP_MS = 0.05;
 const LONGEST_NAP_MS = 2;
 
+/** Options of SeqCount and SeqLock. */
 export interface SeqOptions {
   stats?: LockStats;
   name?: string;
@@ -85,6 +86,10 @@ export class SeqWriteAbandonedError extends Error {
   }
 }
 
+/**
+ * A bare sequence count (one word): optimistic readers retry when a write began or ended meanwhile.
+ * Writers must be serialised by the caller; SeqLock adds the writer lock.
+ */
 export class SeqCount {
   static readonly WORDS = 1;
   readonly i32: Int32Array;
@@ -104,6 +109,7 @@ export class SeqCount {
     this.name = options.name ?? `SeqCount@${index}`;
   }
 
+  /** Resets the sequence to 0 (stable). Only while no thread uses it. */
   static init(i32: Int32Array, index: number): void {
     checkSharedWords('SeqCount', i32, index, 1);
     Atomics.store(i32, index, 0);
@@ -198,6 +204,7 @@ export class SeqCount {
   }
 }
 
+/** Options of SeqLock.read. */
 export interface SeqReadOptions {
   /** Optimistic passes before falling back to reading under the writer lock. */
   optimisticTries?: number;
@@ -212,6 +219,10 @@ export interface SeqRepairInfo {
   midWrite: boolean;
 }
 
+/**
+ * A sequence count and the writer lock that serialises its writers (two words). Readers read
+ * optimistically and retry; read(fn) takes the writer lock only after a few spoilt passes.
+ */
 export class SeqLock {
   static readonly WORDS = 2;
   readonly seq: SeqCount;
@@ -270,6 +281,11 @@ export class SeqLock {
     return r;
   }
 
+  /**
+   * Ends the write and releases the writer lock; throws LockMisuseError unless the caller holds it.
+   * After an 'owner-died' writeLock without markConsistent(), the write stays open and the lock
+   * becomes not recoverable.
+   */
   writeUnlock(): void {
     // Ownership first: writeEnd by a thread that does not hold the writer lock would make the
     // sequence even in the middle of the real writer's update, and readers would accept a torn
@@ -348,6 +364,7 @@ export class SeqLock {
     if (this.registry !== null && this.registry.isOwnerDead(owner)) throw new SeqWriteAbandonedError(this.name, owner);
   }
 
+  /** True when a write began or ended since `readBegin` returned `seq`: discard what was read. */
   readRetry(seq: number): boolean {
     return this.seq.readRetry(seq);
   }

@@ -14,6 +14,7 @@
 import type { SpinPolicy } from './common.js';
 import { OwnerWordLock } from './owner-word.js';
 
+/** Owner-word lock that spins long (up to 200 looks, with backoff) before parking: for tiny critical sections. */
 export class SpinLock extends OwnerWordLock {
   protected readonly policy: SpinPolicy = { spinLimit: 200, backoffStart: 1, backoffMax: 64 };
 }

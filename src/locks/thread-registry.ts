@@ -49,6 +49,7 @@ export const REGISTRY_HEADER_WORDS = 16;
 export const READ_HOLD_ENTRIES = 12;
 /** First word of a member that belongs to the read-hold list. */
 export const READ_HOLDS_AT = 4;
+/** Largest registry: members (attached threads) one table can hold. */
 export const MAX_MEMBERS = 4096;
 /** Domains of robust RwLockArrays are 0..MAX_DOMAIN (7 bits in an entry, 0 kept for "empty"). */
 export const MAX_DOMAIN = 126;
@@ -73,6 +74,7 @@ const ALIVE = 1;
 const DEAD = 2;
 const RECOVERING = 3;
 
+/** A member's place in its lifecycle: free → alive → (dead → recovering →) free. */
 export type MemberState = 'free' | 'alive' | 'dead' | 'recovering';
 const STATE_NAMES: readonly MemberState[] = ['free', 'alive', 'dead', 'recovering'];
 
@@ -107,6 +109,10 @@ function randomId(): number {
   }
 }
 
+/**
+ * The table of members — threads attached to a set of shared structures — and which of them died:
+ * what makes the locks robust (a dead holder's lock is taken over) and lists robust read holds.
+ */
 export class ThreadRegistry {
   readonly i32: Int32Array;
   readonly index: number;
@@ -298,21 +304,25 @@ export class ThreadRegistry {
     if (this.self.member === member) this.self.member = -1;
   }
 
+  /** Member `member`'s state now (free, alive, dead or recovering). */
   state(member: number): MemberState {
     this.check(member);
     return STATE_NAMES[Atomics.load(this.i32, this.at(member, M_STATE))] ?? 'free';
   }
 
+  /** The owner id member `member`'s thread records in lock words (0 while free). */
   ownerOf(member: number): number {
     this.check(member);
     return Atomics.load(this.i32, this.at(member, M_OWNER));
   }
 
+  /** The runtime thread id member `member` joined with (Node: worker.threadId); -1 if none or while free. */
   threadIdOf(member: number): number {
     this.check(member);
     return Atomics.load(this.i32, this.at(member, M_THREAD));
   }
 
+  /** Joins of member `member` so far: tells a reused member's new thread from the one before. */
   epochOf(member: number): number {
     this.check(member);
     return Atomics.load(this.i32, this.at(member, M_EPOCH));
