@@ -1,7 +1,7 @@
 /**
  * Check and publish one candidate bucket — bcachefs's __try_alloc_bucket — with the configured fix.
- * This is where the race lives. A scan (alloc-early.ts, alloc-freelist.ts) read the candidate's
- * record and saw it free; between that read and the publish below, another thread may open the
+ * This is where the race lives. A scan (alloc-scan.ts: the early and freelist scans) read the
+ * candidate's record and saw it free; between that read and the publish below, another thread may open the
  * bucket, commit data into it and put it again, and then "is it open?" — all that the unfixed
  * allocator checks under the freelist lock — says no, and the bucket is handed out a second time.
  *

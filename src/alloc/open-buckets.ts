@@ -236,11 +236,6 @@ export class OpenBuckets {
     return Atomics.load(this.slots, slot * SLOT_WORDS + word);
   }
 
-  /** Stores word `word` of slot `slot` with Atomics (the allocator's paths change slots through intent records). */
-  setField(slot: number, word: number, value: number): void {
-    Atomics.store(this.slots, slot * SLOT_WORDS + word, value);
-  }
-
   /** The slot's operation id (a float64: ids never wrap). Exact under the lock, a hint outside it. */
   opId(slot: number): number {
     return this.slotsF64[slot * SLOT_F64 + SLOT_OP_F64]!;
