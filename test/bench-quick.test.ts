@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePlan, runBenchSuite, RESULT_SCHEMA, type BenchResult } from '../src/bench/suite.js';
-import { writeReport } from '../src/bench/report.js';
-import { ALL_CONFIGS } from '../src/bench/cycle.js';
+import { oracleTableRows, writeReport } from '../src/bench/report.js';
+import { ALL_CONFIGS, configLabel } from '../src/bench/cycle.js';
 import { MICRO_TASKS } from '../src/bench/micro.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sab-bench-'));
@@ -21,6 +21,14 @@ describe('sab-alloc bench (tiny)', () => {
     expect(result.schema).toBe(RESULT_SCHEMA);
     expect(result.seed).toBe(7);
     expect(result.micro!.entries.filter((e) => e.group === 'cycle')).toHaveLength(ALL_CONFIGS.length);
+    // The oracle's price: its cycles with the oracle off, one Atomics op fewer (the oracle's load), and a row each.
+    const off = result.micro!.entries.filter((e) => e.group === 'oracle');
+    expect(off).toHaveLength(ALL_CONFIGS.length / 2);
+    for (const e of off) {
+      const on = result.micro!.entries.find((x) => x.group === 'cycle' && configLabel(x.config!) === configLabel(e.config!))!;
+      expect(on.atomics!.total - e.atomics!.total, configLabel(e.config!)).toBe(1);
+    }
+    expect(oracleTableRows(result.micro!)).toHaveLength(off.length);
     // The time estimate's task count is the plan's.
     expect(result.micro!.entries).toHaveLength(MICRO_TASKS);
     expect(result.scaling!.points).toHaveLength(ALL_CONFIGS.length * 2);
@@ -57,9 +65,9 @@ describe('sab-alloc bench (tiny)', () => {
     expect(locks.micro.groups).toEqual(['raw', 'lock', 'read']);
     const alloc = makePlan('tiny', ['alloc']);
     expect(alloc.sections).toEqual(['micro', 'size']);
-    expect(alloc.micro.groups).toEqual(['raw', 'cycle']);
+    expect(alloc.micro.groups).toEqual(['raw', 'cycle', 'oracle']);
     // A section named on its own runs whole.
-    expect(makePlan('tiny', ['alloc', 'micro']).micro.groups).toEqual(['raw', 'lock', 'read', 'alloc', 'cycle']);
+    expect(makePlan('tiny', ['alloc', 'micro']).micro.groups).toEqual(['raw', 'lock', 'read', 'alloc', 'cycle', 'oracle']);
     expect(() => makePlan('tiny', ['bogus'])).toThrow(/only: unknown: bogus/);
   });
 });

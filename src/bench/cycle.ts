@@ -40,6 +40,8 @@ export interface CycleFsOptions {
   /** Threads that will attach (plus one for the filler). */
   threads?: number;
   lockTimeoutMs?: number;
+  /** The allocation oracle (default on, as createFilesystem has it); off to price it. */
+  oracle?: boolean;
 }
 
 /** A filesystem for the cycle benchmark: discard off (see above), room for the fill's extents. */
@@ -56,6 +58,7 @@ export function createCycleFs(config: AllocConfig, o: CycleFsOptions): Filesyste
     extents: Math.min(1 << 24, Math.max(4096, o.buckets)),
     maxThreads: (o.threads ?? 1) + 2,
     lockTimeoutMs: o.lockTimeoutMs ?? 10_000,
+    oracle: o.oracle ?? true,
   });
   if (fill > 0) fillDevice(fs, fill);
   return fs;

@@ -1,7 +1,8 @@
 /**
  * Single-thread micro benchmarks (one thread, no workers): the raw cost of one Atomics operation,
  * lock + unlock per lock type, a seqlock read, the open-bucket lookup, one allocation per allocator
- * and fix, and the full allocate + write + put + free cycle per configuration. Every figure comes
+ * and fix, and the full allocate + write + put + free cycle per configuration — and again with the
+ * allocation oracle off, for the configurations without the cursor fix, to price it. Every figure comes
  * with the Atomics operations its path performs (counted in a separate pass after all timing, see
  * atomics-count.ts), so "≈ N Atomics ops × the raw cost" can be read off the same run.
  *
@@ -19,8 +20,11 @@ import { timeRounds, type RoundOptions, type TimedTask } from './timing.js';
 import { summarize, type Summary } from './stats.js';
 import { ALL_CONFIGS, CycleRunner, configLabel, createCycleFs, type AllocConfig } from './cycle.js';
 
-export type MicroGroup = 'raw' | 'lock' | 'read' | 'alloc' | 'cycle';
-export const MICRO_GROUPS: readonly MicroGroup[] = ['raw', 'lock', 'read', 'alloc', 'cycle'];
+export type MicroGroup = 'raw' | 'lock' | 'read' | 'alloc' | 'cycle' | 'oracle';
+export const MICRO_GROUPS: readonly MicroGroup[] = ['raw', 'lock', 'read', 'alloc', 'cycle', 'oracle'];
+
+/** The configurations whose cycle is timed again with the oracle off (the cursor fix does not touch it). */
+export const ORACLE_CONFIGS: readonly AllocConfig[] = ALL_CONFIGS.filter((c) => !c.cursorFix);
 
 export interface MicroEntry {
   name: string;
@@ -34,6 +38,8 @@ export interface MicroEntry {
   /** Cycle entries: the count per phase (alloc, write, put, free). */
   phases?: Record<string, AtomicsCount>;
   config?: AllocConfig;
+  /** false on the 'oracle' group's entries: the same cycle with the allocation oracle off. */
+  oracle?: boolean;
 }
 
 /** Raw costs of one operation, ns (medians), for pricing a path by its Atomics count. */
@@ -72,6 +78,7 @@ interface Planned {
   what: string;
   count: (() => { atomics: AtomicsCount | null; phases?: Record<string, AtomicsCount> }) | null;
   config?: AllocConfig;
+  oracle?: false;
 }
 
 let sink = 0;
@@ -217,16 +224,17 @@ function allocTasks(): Planned[] {
   }));
 }
 
-function cycleTasks(countCalls: number): Planned[] {
-  return ALL_CONFIGS.map((config): Planned => {
-    const fs: Filesystem = createCycleFs(config, { buckets: CYCLE_FS.buckets, bucketSectors: CYCLE_FS.bucketSectors, fill: CYCLE_FS.fill });
+function cycleTasks(countCalls: number, oracle: boolean): Planned[] {
+  return (oracle ? ALL_CONFIGS : ORACLE_CONFIGS).map((config): Planned => {
+    const fs: Filesystem = createCycleFs(config, { buckets: CYCLE_FS.buckets, bucketSectors: CYCLE_FS.bucketSectors, fill: CYCLE_FS.fill, oracle });
     const runner = new CycleRunner(fs, CYCLE_FS.writeSectors);
     const fn = (): void => runner.cycle();
     return {
-      task: { name: `cycle ${configLabel(config)}`, fn },
-      group: 'cycle',
-      what: `allocate + write ${CYCLE_FS.writeSectors} sectors + put + free, ${CYCLE_FS.buckets} buckets, discard off`,
+      task: { name: `cycle ${configLabel(config)}${oracle ? '' : ', oracle off'}`, fn },
+      group: oracle ? 'cycle' : 'oracle',
+      what: `allocate + write ${CYCLE_FS.writeSectors} sectors + put + free, ${CYCLE_FS.buckets} buckets, discard off${oracle ? '' : ', oracle off'}`,
       config,
+      ...(oracle ? {} : { oracle: false }),
       count: () => {
         const phases = countAtomicsPhases(runner.phases(), countCalls);
         return { atomics: addCounts(Object.values(phases)), phases };
@@ -237,7 +245,7 @@ function cycleTasks(countCalls: number): Planned[] {
 
 /** Tasks each group times per round (the suite's time estimate). */
 const GROUP_TASKS: Record<MicroGroup, number> = {
-  raw: 6, lock: 5, read: 2, alloc: ALLOCATORS.length * FIXES.length, cycle: ALL_CONFIGS.length,
+  raw: 6, lock: 5, read: 2, alloc: ALLOCATORS.length * FIXES.length, cycle: ALL_CONFIGS.length, oracle: ORACLE_CONFIGS.length,
 };
 
 /** Tasks per round for these groups (raw is always timed: every other figure is read against it). */
@@ -256,7 +264,8 @@ function planMicroTasks(groups: readonly MicroGroup[], countCalls: number): Plan
   }
   if (groups.includes('read')) out.push(lookupTask());
   if (groups.includes('alloc')) out.push(...allocTasks());
-  if (groups.includes('cycle')) out.push(...cycleTasks(countCalls));
+  if (groups.includes('cycle')) out.push(...cycleTasks(countCalls, true));
+  if (groups.includes('oracle')) out.push(...cycleTasks(countCalls, false));
   return out;
 }
 
@@ -278,6 +287,7 @@ export function runMicro(o: MicroOptions): MicroResult {
       atomics: counted.atomics,
       ...(counted.phases ? { phases: counted.phases } : {}),
       ...(p.config ? { config: p.config } : {}),
+      ...(p.oracle === false ? { oracle: false } : {}),
     };
   });
   const med = (name: string): number => entries.find((e) => e.name === name)!.ns.median;

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { raceRate, formatRate } from '../torture/rates.js';
 import { count } from '../torture/format.js';
-import { fmt, fmtPct, fmtPctRange, fmtSummary, pct, workersLabel } from './stats.js';
+import { fmt, fmtPct, fmtPctRange, fmtSummary, pct, summarize, workersLabel } from './stats.js';
 import { fmtAtomics } from './atomics-count.js';
 import type { ContendedResult } from './contended.js';
 import type { LockTarget } from './lock-targets.js';
@@ -92,6 +92,26 @@ export function cycleTableRows(m: MicroResult, prices: readonly PriceRow[]): str
   });
 }
 
+export const ORACLE_HEADERS = ['configuration', 'ns/cycle, oracle on', 'ns/cycle, oracle off', 'price of the oracle: on ÷ off (IQR)', 'Atomics ops on / off'];
+
+/**
+ * The allocation oracle's price: each 'oracle' entry (the cycle with the oracle off) against the
+ * same configuration's cycle entry (on), round by round — both were timed in the same rounds.
+ */
+export function oracleTableRows(m: MicroResult): string[][] {
+  return m.entries.filter((e) => e.group === 'oracle').flatMap((off) => {
+    const label = configLabel(off.config!);
+    const on = m.entries.find((e) => e.group === 'cycle' && configLabel(e.config!) === label);
+    if (on === undefined) return [];
+    const ratio = summarize(on.ns.samples.map((x, i) => x / off.ns.samples[i]!));
+    return [[
+      label, fmtSummary(on.ns), fmtSummary(off.ns),
+      `${pct(ratio.median - 1)} (${fmtPctRange(ratio.q1 - 1, ratio.q3 - 1)})`,
+      `${fmt(on.atomics?.total ?? NaN)} / ${fmt(off.atomics?.total ?? NaN)}`,
+    ]];
+  });
+}
+
 /** Uncontended lock costs (micro's lock and read groups), in ns and in the unit each is priced in. */
 export function lockCostRows(m: MicroResult): string[][] {
   return m.entries.filter((e) => e.group === 'lock' || e.group === 'read').map((e) => {
@@ -146,6 +166,11 @@ function cycleSection(m: MicroResult, prices: readonly PriceRow[]): string {
     + 'discard off: a freed bucket is free again at once (gen + 1), so the device is the same after every cycle and nothing piles up in need_discard. '
     + 'No race hook. Price: time per cycle relative to early/none with the same cursor setting, round by round.', '',
     mdTable(CYCLE_HEADERS, cycleTableRows(m, prices)), '',
+    ...(m.entries.some((e) => e.group === 'oracle') ? [
+      'The allocation oracle\'s price: the same cycle with `oracle: false`, timed in the same rounds; the ratio is computed round by round. '
+      + 'Off, the allocation skips the oracle\'s load (one Atomics op fewer) and nothing else remains of it but a branch on a configuration flag.', '',
+      mdTable(ORACLE_HEADERS, oracleTableRows(m)), '',
+    ] : []),
   ].join('\n');
 }
 

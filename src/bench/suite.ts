@@ -38,7 +38,7 @@ export type PlanKind = 'full' | 'quick' | 'tiny';
 export type Shorthand = 'locks' | 'alloc';
 export const SHORTHANDS: Readonly<Record<Shorthand, { sections: readonly Section[]; microGroups: readonly MicroGroup[]; what: string }>> = {
   locks: { sections: ['micro', 'contended'], microGroups: ['raw', 'lock', 'read'], what: 'uncontended lock costs (micro) + contended lock throughput' },
-  alloc: { sections: ['micro', 'size'], microGroups: ['raw', 'cycle'], what: 'the one-thread allocation cycle (micro) + scan cost vs device size' },
+  alloc: { sections: ['micro', 'size'], microGroups: ['raw', 'cycle', 'oracle'], what: 'the one-thread allocation cycle (micro), with and without the allocation oracle, + scan cost vs device size' },
 };
 /** What `--only` accepts: sections and shorthands. */
 export const ONLY_NAMES: readonly string[] = [...SECTIONS, ...Object.keys(SHORTHANDS)];

@@ -16,7 +16,7 @@ import {
 } from './args.js';
 import { makePlan, machineInfo, runBenchSuite, estimateSeconds, ONLY_NAMES, SECTIONS, SHORTHANDS, type BenchResult, type PlanKind } from '../bench/suite.js';
 import {
-  writeReport, cycleTableRows, CYCLE_HEADERS, priceRowsMd, PRICE_HEADERS, machineLine, sizeTable, lockCostRows, LOCK_COST_HEADERS,
+  writeReport, cycleTableRows, CYCLE_HEADERS, oracleTableRows, ORACLE_HEADERS, priceRowsMd, PRICE_HEADERS, machineLine, sizeTable, lockCostRows, LOCK_COST_HEADERS,
   contendedRows, CONTENDED_HEADERS, lockTargetRows, LOCK_TARGET_HEADERS, loadCharts, resultJson, CHARTS_INSTALL_HINT, JSON_FILE,
 } from '../bench/report.js';
 import { compareResults, formatCompareRows, loadResult } from '../bench/compare.js';
@@ -95,6 +95,9 @@ export function benchTables(result: BenchResult): string {
     o.push(cliTable(CYCLE_HEADERS, cycleTableRows(m, result.prices?.cycle ?? []),
       `Allocation cycle, one thread: allocate + write ${m.cycleFs.writeSectors} sectors + put + free, ${m.cycleFs.buckets} buckets, discard off `
       + '(ns per cycle, median (min–max) over rounds)'));
+    if (m.entries.some((e) => e.group === 'oracle')) {
+      o.push(cliTable(ORACLE_HEADERS, oracleTableRows(m), 'Price of the allocation oracle, one thread (the same cycle with oracle: false, same rounds)'));
+    }
     const single = (result.prices?.cycle ?? []).filter((p) => p.target !== null);
     if (single.length > 0) o.push(cliTable(PRICE_HEADERS, priceRowsMd(single), 'Single-thread price of each fix (time per cycle vs early/none, same rounds)'));
   }
