@@ -610,6 +610,8 @@ export class RwLock {
   }
 
   get name(): string { return this.locks.name; }
+  /** The one-lock array underneath (its word is array.i32[array.at(0)]); async.ts waits on it. */
+  get array(): RwLockArray { return this.locks; }
   get domain(): number { return this.locks.domain; }
   tryReadLock(): boolean { return this.locks.tryReadLock(0); }
   readLock(timeoutMs = Infinity): LockResult { return this.locks.readLock(0, timeoutMs); }
