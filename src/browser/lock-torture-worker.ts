@@ -1,0 +1,41 @@
+/**
+ * Web Worker entry of the browser lock torture (lock-torture.ts): the mutual-exclusion loop around
+ * one lock of the kind asked for, the busted (no-op) lock included.
+ */
+import { exposeToHost } from '../shared/pool-web.js';
+import { StartBarrier } from '../shared/barrier.js';
+import { currentOwnerId } from '../locks/common.js';
+import { type LockKind, makeTortureLock } from '../torture/lock-kinds.js';
+import { LT, type LockTortureRequest, type LockTortureWorkerResult } from './lock-torture-layout.js';
+
+const api = {
+  /**
+   * `iterations` critical sections. Each reads the whole record into a private copy with plain
+   * reads and writes it back incremented, so that without exclusion the window between read and
+   * write is as wide as the record: a busted lock loses updates quickly. The canary word holds the
+   * owner id of whoever is inside; finding it non-zero on entry is a caught exclusion failure.
+   */
+  exclusion(req: LockTortureRequest): LockTortureWorkerResult {
+    const { control, lock: lockWords, data, kind, iterations, recordWords, timeoutMs } = req;
+    const lock = makeTortureLock(kind as LockKind, lockWords, 0);
+    const me = currentOwnerId();
+    const scratch = new Int32Array(recordWords);
+    let canaryTrips = 0;
+    new StartBarrier(control, LT.barrier).arriveAndWait(timeoutMs);
+    const startedAt = performance.now() + performance.timeOrigin;
+    for (let i = 0; i < iterations; i++) {
+      lock.lock(timeoutMs);
+      if (data[LT.canary] !== 0) canaryTrips++;
+      data[LT.canary] = me;
+      for (let k = 0; k < recordWords; k++) scratch[k] = data[LT.record + k]!;
+      for (let k = 0; k < recordWords; k++) data[LT.record + k] = scratch[k]! + 1;
+      data[LT.canary] = 0;
+      lock.unlock();
+    }
+    const endedAt = performance.now() + performance.timeOrigin;
+    return { canaryTrips, startedAt, endedAt, ownerId: me };
+  },
+};
+
+export type LockTortureWorkerApi = typeof api;
+void exposeToHost(api);
