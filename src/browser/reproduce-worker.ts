@@ -11,6 +11,7 @@ import { AllocError } from '../alloc/errors.js';
 import type { RaceHook } from '../alloc/race-points.js';
 import { RECORD_WORDS, Rec } from '../alloc/bucket-table.js';
 import { Slot } from '../alloc/open-buckets.js';
+import { OracleBit } from '../alloc/oracle.js';
 import { RaceControl } from '../race/control.js';
 import type { TaskOutcome, TaskRequest } from '../race/reproduce-worker.js';
 import { BUCKET_STATES, bucketState } from './bucket-states.js';
@@ -22,13 +23,19 @@ export interface BrowserTaskRequest extends TaskRequest {
   contested: number;
 }
 
-/** Valid open-bucket slots holding bucket b: more than one is a duplicate allocation, visible. */
-function openCount(fs: Filesystem, b: number): number {
-  let n = 0;
+/**
+ * Valid open-bucket slots holding bucket b, and whether one of them is a duplicate allocation (the
+ * oracle's verdict, recorded in the slot at publish).
+ */
+function openSlots(fs: Filesystem, b: number): { count: number; duplicate: boolean } {
+  let count = 0;
+  let duplicate = false;
   for (let s = 1; s < fs.config.openBuckets; s++) {
-    if (fs.open.field(s, Slot.valid) === 1 && fs.open.field(s, Slot.bucket) === b) n++;
+    if (fs.open.field(s, Slot.valid) !== 1 || fs.open.field(s, Slot.bucket) !== b) continue;
+    count++;
+    if ((fs.open.field(s, Slot.oracle) & OracleBit.duplicate) !== 0) duplicate = true;
   }
-  return n;
+  return { count, duplicate };
 }
 
 function logging(fs: Filesystem, inner: RaceHook, worker: number, log: Int32Array, k: number): RaceHook {
@@ -42,10 +49,12 @@ function logging(fs: Filesystem, inner: RaceHook, worker: number, log: Int32Arra
         Atomics.store(log, at + 1, point);
         Atomics.store(log, at + 2, bucket);
         Atomics.store(log, at + 3, opId);
+        const open = openSlots(fs, k);
         Atomics.store(log, at + 4, BUCKET_STATES.indexOf(bucketState(fs, k)));
-        Atomics.store(log, at + 5, openCount(fs, k));
+        Atomics.store(log, at + 5, open.count);
         Atomics.store(log, at + 6, Atomics.load(fs.records, k * RECORD_WORDS + Rec.dirty));
-        Atomics.store(log, at + 7, 1);
+        Atomics.store(log, at + 7, open.duplicate ? 1 : 0);
+        Atomics.store(log, at + 8, 1);
       }
       inner.at(point, bucket, opId, lockHeld);
     },

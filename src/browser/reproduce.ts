@@ -32,8 +32,10 @@ export interface TimelineStep {
   opId: number;
   /** The contested bucket's state when the task got here. */
   state: BucketState;
-  /** Open-bucket slots holding the contested bucket then (2: it is allocated twice). */
+  /** Open-bucket slots holding the contested bucket then. */
   openSlots: number;
+  /** An open slot holding it is a duplicate allocation (the oracle's verdict at publish). */
+  duplicate: boolean;
   dirtySectors: number;
   /** The step as a sentence. */
   text: string;
@@ -93,14 +95,14 @@ export async function reproduceInBrowser(
   const n = Math.min(capacity, Atomics.load(log, 0));
   for (let i = 0; i < n; i++) {
     const at = LOG_HEADER + i * LOG_WORDS;
-    if (Atomics.load(log, at + 7) !== 1) continue;
+    if (Atomics.load(log, at + 8) !== 1) continue;
     const entry = { worker: log[at]!, point: racePointLabel(log[at + 1]!), bucket: log[at + 2]!, opId: log[at + 3]! };
     const text = EXTRA_TEXT[entry.point] !== undefined
       ? `${TASK_NAMES[entry.worker]!.padEnd(8)} ${entry.point.padEnd(22)}: ${EXTRA_TEXT[entry.point]}`
       : describeTraceEntry(entry, TASK_NAMES);
     steps.push({
       task: entry.worker, point: entry.point, bucket: entry.bucket, opId: entry.opId,
-      state: BUCKET_STATES[log[at + 4]!] ?? 'free', openSlots: log[at + 5]!, dirtySectors: log[at + 6]!, text,
+      state: BUCKET_STATES[log[at + 4]!] ?? 'free', openSlots: log[at + 5]!, dirtySectors: log[at + 6]!, duplicate: log[at + 7] === 1, text,
     });
   }
   const t = tasks as [TaskOutcome, TaskOutcome];
