@@ -6,15 +6,17 @@
  * isolation headers it says so and how to serve it. The same page built statically by Vite (no Node
  * shims) runs from a plain static server that sends the headers. Screenshots go to results/.
  */
-import { mkdirSync, readFileSync, rmSync, mkdtempSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright';
 import { build, createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, chromiumPath } from '../../scripts/chromium.mjs';
+import type { LockBenchFigure } from '../../src/browser/lock-bench.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONFIG = join(ROOT, 'web', 'vite.config.ts');
@@ -134,6 +136,54 @@ describe('the live page in Chromium', () => {
   });
 });
 
+describe('lock microbenchmarks, Node beside Chromium', () => {
+  it('times the same loops (src/browser/lock-bench.ts) in this Node and in a Chromium page, rounds interleaved; writes results/bench-locks-browser.{json,md}', async () => {
+    const page = await open();
+    const module = `/@fs${join(ROOT, 'src', 'browser', 'lock-bench.ts')}`;
+    const ROUNDS = 5;
+    const timeMs = 40;
+    const node: Record<string, number[]> = {};
+    const chromium: Record<string, number[]> = {};
+    for (let r = 0; r < ROUNDS; r++) {
+      // Node runs the compiled module (dist/) in a plain process: inside vitest, the test's own
+      // module runner would sit between every call and its import, and time itself.
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e',
+        `import { runLockBench } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/browser/lock-bench.js')).href)}; console.log(JSON.stringify(runLockBench({ rounds: 1, timeMs: ${timeMs} })));`,
+      ], { encoding: 'utf8', timeout: 60_000 });
+      expect(child.status, child.stderr).toBe(0);
+      for (const f of JSON.parse(child.stdout) as LockBenchFigure[]) (node[f.name] ??= []).push(f.median);
+      // A string, not a function: vitest would rewrite a dynamic import() inside a function body.
+      const figures = await page.evaluate(`import(${JSON.stringify(module)}).then((m) => m.runLockBench({ rounds: 1, timeMs: ${timeMs} }))`) as LockBenchFigure[];
+      for (const f of figures) (chromium[f.name] ??= []).push(f.median);
+    }
+    await page.close();
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    const rows = Object.keys(node).map((name) => ({
+      name,
+      node: { median: med(node[name]!), min: Math.min(...node[name]!), max: Math.max(...node[name]!) },
+      chromium: { median: med(chromium[name]!), min: Math.min(...chromium[name]!), max: Math.max(...chromium[name]!) },
+    }));
+    for (const row of rows) {
+      for (const f of [row.node, row.chromium]) {
+        expect(Number.isFinite(f.median), row.name).toBe(true);
+        expect(f.median, row.name).toBeGreaterThan(0);
+      }
+    }
+    const versions = { node: process.version, chromium: browser.version() };
+    const fmt = (f: { median: number; min: number; max: number }): string => `${f.median.toFixed(1)} (${f.min.toFixed(1)}–${f.max.toFixed(1)})`;
+    const md = [
+      `Node ${versions.node} (dist/, a plain process) and Chromium ${versions.chromium} (a cross-origin-isolated page), main thread, uncontended; ns per operation, median of ${ROUNDS} interleaved rounds (min–max).`,
+      '',
+      '| operation | Node | Chromium |',
+      '| --- | --- | --- |',
+      ...rows.map((r) => `| ${r.name} | ${fmt(r.node)} | ${fmt(r.chromium)} |`),
+      '',
+    ].join('\n');
+    writeFileSync(join(RESULTS, 'bench-locks-browser.json'), `${JSON.stringify({ versions, rounds: ROUNDS, timeMs, rows }, null, 2)}\n`);
+    writeFileSync(join(RESULTS, 'bench-locks-browser.md'), md);
+  });
+});
+
 describe('the static build', () => {
   let out = '';
   let server: Server | null = null;
@@ -166,5 +216,31 @@ describe('the static build', () => {
     await page.click('#stop');
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
     await page.close();
+  });
+
+  it('the browser-safe entry points, as published (dist/), bundle for the browser with no Node module externalised', async () => {
+    const entries = { browser: 'dist/src/browser/index.js', locks: 'dist/src/locks/index.js', shared: 'dist/src/shared/neutral.js' };
+    const lib = mkdtempSync(join(tmpdir(), 'sab-lib-'));
+    const warnings: string[] = [];
+    try {
+      await build({
+        configFile: false,
+        root: ROOT,
+        logLevel: 'silent',
+        customLogger: { info() {}, warn(m: string) { warnings.push(m); }, warnOnce(m: string) { warnings.push(m); }, error(m: string) { warnings.push(m); }, clearScreen() {}, hasErrorLogged: () => false, hasWarned: false },
+        build: {
+          outDir: lib, emptyOutDir: true, minify: false, target: 'es2022',
+          lib: { entry: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(ROOT, v)])), formats: ['es'] },
+          rollupOptions: { external: ['comlink'] },
+        },
+      });
+      const out = readdirSync(lib).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(lib, f), 'utf8')).join('\n');
+      expect(out.length).toBeGreaterThan(10_000);
+      // Vite replaces a Node built-in it cannot bundle for the browser by an empty stub and warns.
+      expect(out).not.toMatch(/__vite-browser-external|from ['"]node:|require\(['"]node:/);
+      expect(warnings.filter((w) => /externalized for browser|node:/.test(w))).toEqual([]);
+    } finally {
+      rmSync(lib, { recursive: true, force: true });
+    }
   });
 });
