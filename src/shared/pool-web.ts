@@ -19,6 +19,7 @@ import { withPing, type SpawnedWorker, type WorkerAdapter } from './pool.js';
 
 /** The parts of a Web Worker the adapter uses (DOM's `Worker` has them all). */
 export interface WebWorkerLike extends Comlink.Endpoint {
+  /** Ends the worker at once. */
   terminate(): void;
 }
 

@@ -65,6 +65,7 @@ export interface SpawnedWorker {
 export interface WorkerAdapter {
   /** The runtime, for messages ("node", "web"). */
   readonly runtime: string;
+  /** Starts worker `index` with `workerData`; it answers Comlink calls once its entry has run. */
   spawn(index: number, workerData: unknown): SpawnedWorker;
 }
 
