@@ -64,7 +64,7 @@ describe('sab-alloc CLI: lock-torture', () => {
   });
 
   it('the former name `locks` still runs the torture and says what it is called now', () => {
-    const r = cli('locks', '--workers', '2', '--iterations', '20000', '--locks', 'mutex');
+    const r = cli('locks', '--workers', '2', '--iterations', '200000', '--locks', 'mutex');
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('`sab-alloc locks` is now `sab-alloc lock-torture`');
     expect(r.stderr).toContain('sab-alloc bench --only locks');
