@@ -15,6 +15,9 @@ const ISOLATED = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Em
 
 export default defineConfig({
   server: { headers: ISOLATED },
+  // Pre-bundled at start: discovered later in a worker's imports, Vite would re-optimise and reload
+  // the test page mid-run (a flaky failure on a fresh clone, whose cache is empty).
+  optimizeDeps: { include: ['comlink'] },
   test: {
     // Worker-heavy: one file at a time on 2 cores.
     fileParallelism: false,

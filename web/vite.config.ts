@@ -27,6 +27,9 @@ export default defineConfig({
   server: { headers: ISOLATION_HEADERS, host: '127.0.0.1', port: 5173 },
   preview: { headers: ISOLATION_HEADERS, host: '127.0.0.1', port: 4173 },
   worker: { format: 'es' },
+  // Pre-bundled at start: found later (in a worker's imports), Vite would re-optimise and reload
+  // the page in the middle of a run.
+  optimizeDeps: { include: ['comlink'] },
   build: { outDir: fileURLToPath(new URL('../dist/web', import.meta.url)), emptyOutDir: true, target: 'es2022' },
   logLevel: 'warn',
 });
