@@ -4,7 +4,7 @@
  */
 import { exposeToHost } from '../shared/pool-web.js';
 import { StartBarrier } from '../shared/barrier.js';
-import { currentOwnerId } from '../locks/common.js';
+import { cpuRelax, currentOwnerId } from '../locks/common.js';
 import { type LockKind, makeTortureLock } from '../torture/lock-kinds.js';
 import { LT, type LockTortureRequest, type LockTortureWorkerResult } from './lock-torture-layout.js';
 
@@ -16,24 +16,32 @@ const api = {
    * owner id of whoever is inside; finding it non-zero on entry is a caught exclusion failure.
    */
   exclusion(req: LockTortureRequest): LockTortureWorkerResult {
-    const { control, lock: lockWords, data, kind, iterations, recordWords, timeoutMs } = req;
+    const { control, lock: lockWords, data, kind, iterations, recordWords, timeoutMs, outside } = req;
     const lock = makeTortureLock(kind as LockKind, lockWords, 0);
     const me = currentOwnerId();
     const scratch = new Int32Array(recordWords);
     let canaryTrips = 0;
+    let handoffs = 0;
     new StartBarrier(control, LT.barrier).arriveAndWait(timeoutMs);
     const startedAt = performance.now() + performance.timeOrigin;
     for (let i = 0; i < iterations; i++) {
       lock.lock(timeoutMs);
       if (data[LT.canary] !== 0) canaryTrips++;
       data[LT.canary] = me;
+      if (data[LT.last] !== me) {
+        handoffs++;
+        data[LT.last] = me;
+      }
       for (let k = 0; k < recordWords; k++) scratch[k] = data[LT.record + k]!;
       for (let k = 0; k < recordWords; k++) data[LT.record + k] = scratch[k]! + 1;
       data[LT.canary] = 0;
       lock.unlock();
+      // Work outside the lock, as real code has: without it the holder re-takes the lock at once
+      // (none of these locks queues its waiters) and the workers would mostly run one after another.
+      cpuRelax(outside);
     }
     const endedAt = performance.now() + performance.timeOrigin;
-    return { canaryTrips, startedAt, endedAt, ownerId: me };
+    return { canaryTrips, handoffs, startedAt, endedAt, ownerId: me };
   },
 };
 

@@ -27,8 +27,9 @@ describe('in Chromium', () => {
 
 describe('lock torture with Web Workers', () => {
   it('negative control: the busted lock loses updates and lets two workers in at once', async () => {
-    const r = await runLockTorture(lockTortureWorkers, { kind: 'busted', workers: 4, iterations: 20_000 });
-    expect(r.overlapped).toBe(true);
+    const r = await runLockTorture(lockTortureWorkers, { kind: 'busted', workers: 4, iterations: 200_000 });
+    console.log(`lock torture busted: ${r.handoffs} hand-offs, ${r.lostUpdates} updates lost`);
+    expect(r.overlapped, `${r.handoffs} hand-offs`).toBe(true);
     expect(r.lostUpdates).toBeGreaterThan(0);
     expect(r.canaryTrips).toBeGreaterThan(0);
   });
@@ -36,7 +37,8 @@ describe('lock torture with Web Workers', () => {
   for (const kind of REAL_LOCK_KINDS) {
     it(`${kind}: every update is kept and nobody is ever inside with another`, async () => {
       const r = await runLockTorture(lockTortureWorkers, { kind, workers: 4, iterations: 20_000 });
-      expect(r.overlapped).toBe(true);
+      console.log(`lock torture ${kind}: ${r.handoffs} hand-offs in ${r.workers * r.iterations} sections`);
+      expect(r.overlapped, `${r.handoffs} hand-offs`).toBe(true);
       expect(r.lostUpdates).toBe(0);
       expect(r.canaryTrips).toBe(0);
     });
