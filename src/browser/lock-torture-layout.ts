@@ -23,7 +23,7 @@ export interface LockTortureRequest {
   kind: string;
   iterations: number;
   recordWords: number;
-  /** cpuRelax iterations between sections, outside the lock. */
+  /** Steps of plain arithmetic between sections, outside the lock. */
   outside: number;
   timeoutMs: number;
 }
