@@ -31,5 +31,4 @@ export default defineConfig({
   // the page in the middle of a run.
   optimizeDeps: { include: ['comlink'] },
   build: { outDir: fileURLToPath(new URL('../dist/web', import.meta.url)), emptyOutDir: true, target: 'es2022' },
-  logLevel: 'warn',
 });
