@@ -76,6 +76,9 @@ const states = { codes: new Uint8Array(0), flashUntil: new Float64Array(0), seen
 
 /** Duplicates per second, across runs; a run boundary is a marker, so a fix switched on shows as a drop to zero. */
 const history: { t: number; dups: number; boundary: string | null }[] = [];
+/** A bar every half second, the last 30 seconds: wide enough bars to see a drop to zero. */
+const HISTORY_SAMPLE_MS = 500;
+const HISTORY_SLOTS = 60;
 let lastSample = { t: 0, dups: 0 };
 
 function setStatus(state: string, text = state): void {
@@ -155,9 +158,9 @@ function draw(r: AllocRace): void {
   $('fixwork').textContent = `${fmt.format(s.revalidationRetries)} seqlock re-checks failed, ${fmt.format(s.keylockRefusals)} key-lock refusals`;
   $('perWorker').textContent = s.perWorker.map((n) => fmt.format(n)).join(' · ');
   $('elapsed').textContent = `${(s.elapsedMs / 1000).toFixed(1)} s`;
-  if (now - lastSample.t >= 1000) {
+  if (now - lastSample.t >= HISTORY_SAMPLE_MS) {
     history.push({ t: now, dups: ((s.duplicates - lastSample.dups) * 1000) / (now - lastSample.t), boundary: null });
-    if (history.length > 120) history.splice(0, history.length - 120);
+    if (history.length > HISTORY_SLOTS) history.splice(0, history.length - HISTORY_SLOTS);
     lastSample = { t: now, dups: s.duplicates };
   }
   r.bucketStates(states.codes);
@@ -218,7 +221,7 @@ function drawHistory(): void {
   const ctx = canvas.getContext('2d')!;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const max = Math.max(1, ...history.map((h) => h.dups));
-  const w = canvas.width / 120;
+  const w = canvas.width / HISTORY_SLOTS;
   ctx.font = '10px system-ui, sans-serif';
   let line = 0;
   let lastLabelX = -Infinity;
