@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The browser suite runs in Chromium under its own config (vitest.browser.config.ts).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 60_000,

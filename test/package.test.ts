@@ -22,7 +22,7 @@ import { markedBlock } from './support/doc-blocks.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'node_modules', '.bin');
 const RECORD_LOADS = join(ROOT, 'scripts', 'record-loads.mjs');
-const ENTRIES = ['sab-alloc', 'sab-alloc/locks', 'sab-alloc/shared'];
+const ENTRIES = ['sab-alloc', 'sab-alloc/locks', 'sab-alloc/shared', 'sab-alloc/browser'];
 
 let tmp = '';
 let tarball = '';

@@ -170,7 +170,8 @@ export class LockWouldBlockError extends Error {
   readonly lock: string;
   constructor(lock: string) {
     super(`${lock}: would have to wait in Atomics.wait, which this thread may not do (a browser's main thread ` +
-      'must never block); take the lock from a Web Worker, or use a try* call and retry later');
+      'must never block); take the lock from a Web Worker, use a try* call, or await its async form ' +
+      '(lockAsync, seqWriteLockAsync, seqReadAsync, readLockAsync, writeLockAsync)');
     this.name = 'LockWouldBlockError';
     this.lock = lock;
   }
@@ -208,8 +209,8 @@ let canPark: boolean | undefined;
  * "not-equal" at once where blocking is allowed, and throws a TypeError where it is not (the
  * specification checks that the agent may block before it compares).
  *
- * The seam for an asynchronous acquire (Atomics.waitAsync) is here: a thread for which this is false
- * would park with waitAsync instead of failing.
+ * A thread for which this is false throws LockWouldBlockError where it would park, and waits with
+ * the async forms of async.ts (Atomics.waitAsync) instead.
  */
 export function threadCanPark(): boolean {
   if (canPark === undefined) {

@@ -622,6 +622,8 @@ export class RwLock {
   }
 
   get name(): string { return this.locks.name; }
+  /** The one-lock array underneath (its word is array.i32[array.at(0)]); async.ts waits on it. */
+  get array(): RwLockArray { return this.locks; }
   get domain(): number { return this.locks.domain; }
   /** Takes it for read if no writer (or recovery) keeps readers out; never takes over a dead writer. */
   tryReadLock(): boolean { return this.locks.tryReadLock(0); }

@@ -25,9 +25,24 @@ export function deriveSeed(seed: number, stream: number): number {
   return mix32(mix32(seed ^ 0x9e3779b9) ^ mix32((stream + 0x632be5ab) >>> 0));
 }
 
-/** A master seed from the clock and process, for runs that do not fix one; always printed. */
+/**
+ * A master seed from the clock and process, for runs that do not fix one; always printed. Where there
+ * is no process id (a browser), crypto.getRandomValues stands in for it, so that two tabs started in
+ * the same millisecond still differ.
+ */
 export function randomSeed(): number {
-  return mix32((Date.now() ^ (process.pid << 16) ^ Math.floor(performance.now() * 1000)) >>> 0);
+  return mix32((Date.now() ^ (processSalt() << 16) ^ Math.floor(performance.now() * 1000)) >>> 0);
+}
+
+/** Node's process.pid, looked up without naming `process` statically; elsewhere 32 random bits. */
+function processSalt(): number {
+  const pid = (globalThis as { process?: { pid?: unknown } }).process?.pid;
+  if (typeof pid === 'number') return pid;
+  const r = new Uint32Array(1);
+  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
+  if (typeof c?.getRandomValues === 'function') c.getRandomValues(r);
+  else r[0] = Math.floor(Math.random() * 2 ** 32);
+  return r[0]!;
 }
 
 /**

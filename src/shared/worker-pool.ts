@@ -1,12 +1,10 @@
 /**
- * WorkerPool: spawns real worker_threads and talks to them over Comlink — the control plane only
- * (set up, run, collect, tear down). Hot loops never do RPC: a worker parked in Atomics.wait cannot
- * answer one, so everything hot is driven through shared memory.
+ * The pool's Node adapter: workers are worker_threads, started from compiled JS with this process's
+ * usable flags. WorkerPool is pool.ts's environment-neutral pool with this adapter; the web has its
+ * own adapter (pool-web.ts) behind the same interface.
  *
- * A Comlink call to a worker that has died never settles. Every call here therefore races the RPC
- * against that worker's `error` and `exit` events and against a timeout, and fails with a
- * WorkerFailure naming the worker. `terminate()` ends every worker the pool spawned and is safe to
- * call twice; tests call it in teardown.
+ * Node-only, and the one file under src/shared that imports `node:*` (with watch-worker.ts's type
+ * import): the browser entry point does not load it.
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,21 +12,10 @@ import { existsSync } from 'node:fs';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { checkInt, ConfigError } from './validate.js';
+import { Pool, withPing, type SpawnedWorker, type WorkerAdapter } from './pool.js';
 import { watchWorker, type DeathRegistry } from './watch-worker.js';
 
-/** A worker died, threw, or did not answer in time. */
-export class WorkerFailure extends Error {
-  /** The worker's index in its pool. */
-  readonly worker: number;
-  /** How it failed: exited, threw, or did not answer in time. */
-  readonly kind: 'exit' | 'error' | 'timeout';
-  constructor(worker: number, kind: 'exit' | 'error' | 'timeout', message: string) {
-    super(`worker ${worker}: ${message}`);
-    this.name = 'WorkerFailure';
-    this.worker = worker;
-    this.kind = kind;
-  }
-}
+export { WorkerFailure } from './pool.js';
 
 /**
  * Where a worker entry's compiled JS lives. Workers always run `dist/**.js` (Node 20 cannot start a
@@ -178,30 +165,46 @@ function startWorker(url: URL, workerData: unknown, o: WorkerSpawnOptions): Work
   }
 }
 
-/** One started worker: its RPC proxy and how it ended. */
-interface PoolWorker<T> {
-  worker: Worker;
-  remote: Comlink.Remote<T>;
-  /** Rejects when the worker exits or errors; never resolves. */
-  death: Promise<never>;
-  exited: boolean;
-  exitCode: number | null;
-  error: Error | null;
+/**
+ * The Node adapter: each worker is a worker_threads Worker started with these flags and limits.
+ * Deaths come from its `error` and `exit` events; with `registry`, each is also reported there.
+ */
+export function nodeWorkers(url: URL, o: WorkerSpawnOptions & { registry?: DeathRegistry } = {}): WorkerAdapter {
+  return {
+    runtime: 'node',
+    spawn(_index: number, workerData: unknown): SpawnedWorker {
+      const worker = startWorker(url, workerData, o);
+      // Registered before the pool's listeners: by the time a call fails with the worker's death,
+      // the death has been reported.
+      if (o.registry !== undefined) watchWorker(worker, o.registry);
+      let error: Error | null = null;
+      return {
+        endpoint: nodeEndpoint(worker as never),
+        // Read live, as Node reports it: -1 once the thread has exited.
+        get threadId() { return worker.threadId; },
+        onDeath(listener) {
+          worker.on('error', (err) => {
+            error = err;
+            listener({ kind: 'error', message: `threw ${err.stack ?? String(err)}` });
+          });
+          worker.on('exit', (code) => {
+            listener({ kind: 'exit', exitCode: code, message: `exited with code ${code}${error ? ` after ${error.message}` : ''}` });
+          });
+        },
+        async terminate() {
+          await worker.terminate();
+        },
+      };
+    },
+  };
 }
 
 /**
- * Real worker threads running one entry module, each serving an API `T` over Comlink (see
- * {@link exposeToParent}). Every call is bounded: it fails with a WorkerFailure if the worker dies,
- * throws, or does not answer in time.
+ * Real worker_threads running one entry module, each serving an API `T` over Comlink (see
+ * {@link exposeToParent}): the pool of pool.ts with the Node adapter. Every call is bounded: it
+ * fails with a WorkerFailure if the worker dies, throws, or does not answer in time.
  */
-export class WorkerPool<T> {
-  /** Indexed by worker index, the number every call names a worker by. */
-  private readonly workers: PoolWorker<T>[] = [];
-  private terminated = false;
-  private options: PoolOptions | null = null;
-
-  private constructor() {}
-
+export class WorkerPool<T> extends Pool<T> {
   /** Starts `count` workers and waits until each answers a ping (or fails, terminating them all). */
   static async start<T>(options: PoolOptions): Promise<WorkerPool<T>> {
     checkInt('workers', options.count, 1, 1024);
@@ -211,108 +214,12 @@ export class WorkerPool<T> {
     if (options.registry !== undefined && typeof options.registry?.markThreadDead !== 'function') {
       throw new ConfigError('registry', 'must have a markThreadDead(threadId) method (a ThreadRegistry, such as fs.registry)');
     }
-    const pool = new WorkerPool<T>();
-    pool.options = options;
-    try {
-      // Inside the try: a start that fails part-way (refused flags, limits) ends those already started.
-      for (let i = 0; i < options.count; i++) pool.spawn(i, options);
-      await Promise.all(pool.workers.map((_, i) => pool.call(i, (r) => (r as unknown as { ping(): Promise<number> }).ping(), options.startTimeoutMs ?? 20_000)));
-    } catch (e) {
-      await pool.terminate();
-      throw e;
-    }
-    return pool;
-  }
-
-  /**
-   * Starts a fresh worker at index i in place of one that has exited (a crash run's replacement),
-   * and waits for it to answer. The old worker must be gone: kill it first.
-   */
-  async respawn(i: number): Promise<void> {
-    const old = this.workers[i];
-    if (old === undefined || this.options === null || this.terminated) throw new RangeError(`worker: must be in [0, ${this.workers.length - 1}] of a running pool, got ${i}`);
-    if (!old.exited) throw new Error(`worker ${i}: still running; kill it before respawning`);
-    this.spawn(i, this.options);
-    await this.call(i, (r) => (r as unknown as { ping(): Promise<number> }).ping(), this.options.startTimeoutMs ?? 20_000);
-  }
-
-  private spawn(i: number, options: PoolOptions): void {
-    const worker = startWorker(options.url, options.workerData(i), options);
-    let failWith: (e: Error) => void = () => {};
-    const death = new Promise<never>((_, reject) => { failWith = reject; });
-    death.catch(() => {});
-    const w: PoolWorker<T> = { worker, remote: Comlink.wrap<T>(nodeEndpoint(worker as never)), death, exited: false, exitCode: null, error: null };
-    // Registered before the pool's own listeners: by the time a call fails with the worker's death,
-    // the death has been reported.
-    if (options.registry !== undefined) watchWorker(worker, options.registry);
-    worker.on('error', (err) => {
-      w.error = err;
-      failWith(new WorkerFailure(i, 'error', `threw ${err.stack ?? String(err)}`));
-    });
-    worker.on('exit', (code) => {
-      w.exited = true;
-      w.exitCode = code;
-      failWith(new WorkerFailure(i, 'exit', `exited with code ${code}${w.error ? ` after ${w.error.message}` : ''}`));
-    });
-    this.workers[i] = w;
-  }
-
-  /** Workers started. */
-  get size(): number {
-    return this.workers.length;
-  }
-
-  /** The worker's thread id (owner ids of its locks are threadId + 1). */
-  threadId(i: number): number {
-    return this.workers[i]!.worker.threadId;
-  }
-
-  /** Whether worker i has not exited. */
-  isAlive(i: number): boolean {
-    return !this.workers[i]!.exited;
-  }
-
-  /** Calls into worker i; fails if it dies, errors, or takes longer than timeoutMs. */
-  async call<R>(i: number, fn: (remote: Comlink.Remote<T>) => Promise<R>, timeoutMs: number): Promise<R> {
-    const w = this.workers[i];
-    if (w === undefined) throw new RangeError(`worker: must be in [0, ${this.workers.length - 1}], got ${i}`);
-    if (w.exited) throw new WorkerFailure(i, 'exit', `already exited with code ${w.exitCode}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WorkerFailure(i, 'timeout', `no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([fn(w.remote), w.death, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Same call into every worker; settles when all have (first failure rejects). */
-  all<R>(fn: (remote: Comlink.Remote<T>, i: number) => Promise<R>, timeoutMs: number): Promise<R[]> {
-    return Promise.all(this.workers.map((_, i) => this.call(i, (r) => fn(r, i), timeoutMs)));
-  }
-
-  /** Terminates worker i now (a kill in a torture run); resolves once it has exited. */
-  async kill(i: number): Promise<void> {
-    const w = this.workers[i]!;
-    if (!w.exited) await w.worker.terminate();
-    w.exited = true;
-  }
-
-  /** Terminates every worker; safe to call twice. */
-  async terminate(): Promise<void> {
-    if (this.terminated) return;
-    this.terminated = true;
-    // No Comlink releaseProxy here: it waits for an answer that a dead worker never sends.
-    await Promise.allSettled(this.workers.map(async (s) => {
-      if (!s.exited) await s.worker.terminate();
-    }));
+    return new WorkerPool<T>(nodeWorkers(options.url, options), options).startAll();
   }
 }
 
 /** Worker side: serve `api` (which must include `ping`) to the parent over Comlink. */
 export function exposeToParent(api: object, port: import('node:worker_threads').MessagePort | null): void {
   if (port === null) throw new Error('exposeToParent: not running in a worker thread');
-  Comlink.expose({ ping: () => process.pid, ...api }, nodeEndpoint(port as never));
+  Comlink.expose(withPing(api, () => process.pid), nodeEndpoint(port as never));
 }
