@@ -181,7 +181,7 @@ export function readDemo(rows: readonly DemoRow[], workers: number): string {
     const judged = none.lostData + none.metadataOnly + none.latent;
     parts.push(`Unfixed, the early allocator handed out a bucket that was not free in ${fmt(none.duplicates)} of ${fmt(none.allocations)} allocations with ${workers} workers (${formatRate(none.rate)}): the 2023 race, live.`
       + ` Of those duplicates, ${fmt(none.lostData)} lost data (a write over live data, with a stale gen, or into a bucket awaiting discard), ${fmt(none.metadataOnly)} only corrupted metadata (mixed data types, or two allocations in one bucket) and ${fmt(none.latent)} were latent — handed out twice, but put before their holder wrote anything harmful${judged < none.duplicates ? `; ${fmt(none.duplicates - judged)} were still open when the run ended` : ''}.`
-      + ` The writers themselves saw an error in ${fmt(none.racyAllocations)} allocations; the rest of the damage is visible only to the oracle and fsck.`);
+      + ` The writers saw a commit fail in ${fmt(none.racyAllocations)} allocations (a duplicate's own commit, or a later one of the allocation it doubled); only the oracle says how many allocations were doubled and what each one broke.`);
   } else {
     parts.push(`Unfixed, the early allocator made no duplicate allocation in ${fmt(none.allocations)} allocations this time (${formatRate(none.rate)}) — run longer or with a larger --delay to see it.`);
   }

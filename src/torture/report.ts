@@ -23,7 +23,7 @@ export function banner(p: TortureParams): string[] {
     `sab-alloc torture: ${p.workers} workers, allocator ${p.allocator}, fix ${p.fix}, cursor fix ${p.cursorFix ? 'on' : 'off'}, freelist lookup ${p.freelistLookup}`,
     `  device ${p.buckets} buckets × ${p.bucketSectors} sectors, ${p.openBuckets} open-bucket slots, discard ${p.discard ? 'on' : 'off'}`,
     `  workload ${p.streams} streams/worker, extents ≤ ${p.maxExtentSectors} sectors, put probability ${p.putProbability}; budget ${budget}`,
-    `  schedule ${p.schedule}${p.schedule === 'pct' ? ` (depth ${p.depth}, k ≈ ${fmt(p.steps)})` : ''}${p.replay ? ' (replaying)' : ''}, delay ${delayLabel(p)}, kill ${p.kill ? 'on' : 'off'}, expect ${p.expect ?? 'clean'}`,
+    `  schedule ${p.schedule}${p.schedule === 'pct' ? ` (depth ${p.depth}, k ≈ ${fmt(p.steps)})` : ''}${p.replay ? ' (replaying)' : ''}, delay ${delayLabel(p)}, kill ${p.kill ? 'on' : 'off'}${p.crash > 0 ? `, crash ${p.crash} (kills at random moments)` : ''}, expect ${p.expect ?? 'clean'}`,
     `  seed ${p.seed}`,
   ];
 }

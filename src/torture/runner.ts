@@ -26,6 +26,7 @@ import { raceRate, type Rate } from './rates.js';
 import type { FirstViolation, WorkloadResult } from './workload.js';
 import type { TortureWorkerApi } from './worker.js';
 import { Journal } from './journal.js';
+import { count } from './format.js';
 import { checkHistory, crashMoments, deathSnapshot, decideInFlight, type CrashEvent, type HistoryCheck, type IndeterminateWrite } from './crash.js';
 
 /** free: truly parallel workers; random / pct: one worker at a time between race points, replayable. */
@@ -506,13 +507,13 @@ export async function runTorture(options: TortureOptions = {}, hooks: TortureHoo
         ? ' (this sab1 string does not record its run\'s settings, so they could not be checked: a replay with other settings than the recorded run\'s diverges like this)' : '');
   } else if (p.expect === 'race') {
     verdict = corrupted ? 'SUCCESS' : 'HARNESS_ERROR';
-    reason = corrupted ? 'expected corruption was found (positive control)' : `expected a race but found none (no duplicate allocation, no commit error, fsck clean) in ${allocations} allocations: the harness cannot show the bug with these settings`;
+    reason = corrupted ? 'expected corruption was found (positive control)' : `expected a race but found none (no duplicate allocation, no commit error, fsck clean) in ${count(allocations)} allocations: the harness cannot show the bug with these settings`;
   } else if (corrupted) {
     verdict = 'FAILURE';
     reason = `${duplicates.count} duplicate allocation(s), ${errors.total} commit error(s)${report.ok ? '' : `, fsck found ${report.errorCount} violation(s)`}`;
   } else {
     verdict = 'SUCCESS';
-    reason = `no corruption in ${allocations} allocations; fsck clean`;
+    reason = `no corruption in ${count(allocations)} allocations; fsck clean`;
   }
 
   return {
