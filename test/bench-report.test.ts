@@ -67,7 +67,7 @@ function synthetic(scale = 1): BenchResult {
         const racy = config.fix === 'none' && config.allocator === 'early' && w > 1 ? Math.round(d / 10_000) + 1 : 0;
         return {
           config, label: configLabel(config), workers: w, delayNs: d, allocations: 5000, duplicates: racy, racy,
-          errors: { duplicate_backpointer: racy, data_type_mismatch: 0, gen_mismatch: 0, total: racy },
+          errors: { duplicate_backpointer: racy, extent_overlap: 0, data_type_mismatch: 0, gen_mismatch: 0, write_after_empty: 0, foreign_allocation: 0, total: racy },
           rate: raceRate(racy, 5000), fsckFailures: 0, runs: 1,
         };
       }))),

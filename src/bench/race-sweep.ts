@@ -18,6 +18,7 @@
 import { streamRng } from '../shared/prng.js';
 import { raceRate, type Rate } from '../torture/rates.js';
 import { configLabel, type AllocConfig } from './cycle.js';
+import { ERROR_KIND_NAMES, type ErrorKindName } from '../alloc/types.js';
 import { runRound, type BenchPool } from './pool.js';
 import { shuffled } from './timing.js';
 
@@ -54,7 +55,8 @@ export interface RacePoint {
   duplicates: number;
   /** Allocations whose commit hit an AllocError. */
   racy: number;
-  errors: { duplicate_backpointer: number; data_type_mismatch: number; gen_mismatch: number; total: number };
+  /** Commit errors by kind (every kind of the error log), and their total. */
+  errors: Record<ErrorKindName, number> & { total: number };
   /** Duplicate allocations per allocation, with its 95% interval (Wilson, or rule of three at zero). */
   rate: Rate;
   /** Runs whose fsck found violations, of `runs`. */
@@ -101,14 +103,12 @@ export async function runRaceSweep(bp: BenchPool, o: RaceOptions): Promise<RaceR
             const k = key(config, w, d);
             const a: Acc = acc.get(k) ?? {
               config, label: configLabel(config), workers: w, delayNs: d, allocations: 0, duplicates: 0, racy: 0,
-              errors: { duplicate_backpointer: 0, data_type_mismatch: 0, gen_mismatch: 0, total: 0 }, fsckFailures: 0, runs: 0,
+              errors: { ...Object.fromEntries(ERROR_KIND_NAMES.map((k) => [k, 0])) as Record<ErrorKindName, number>, total: 0 }, fsckFailures: 0, runs: 0,
             };
             a.allocations += out.allocations;
             a.racy += out.racy;
             a.duplicates += out.duplicates;
-            a.errors.duplicate_backpointer += out.errors.duplicate_backpointer;
-            a.errors.data_type_mismatch += out.errors.data_type_mismatch;
-            a.errors.gen_mismatch += out.errors.gen_mismatch;
+            for (const k of ERROR_KIND_NAMES) a.errors[k] += out.errors[k] ?? 0;
             a.errors.total += out.errors.total;
             a.fsckFailures += out.fsck?.ok === false ? 1 : 0;
             a.runs++;

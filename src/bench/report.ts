@@ -18,6 +18,7 @@ import type { LockTarget } from './lock-targets.js';
 import { atomicsNs, type MicroResult } from './micro.js';
 import { configLabel } from './cycle.js';
 import { delayLabel, type RaceResult } from './race-sweep.js';
+import { ERROR_KIND_NAMES, type ErrorKindName } from '../alloc/types.js';
 import { FLAT_TARGET, type SizeResult } from './size-sweep.js';
 import type { ScalingResult } from './scaling.js';
 import type { PriceRow } from './prices.js';
@@ -226,10 +227,22 @@ function scalingSection(s: ScalingResult, chart: string | null): string {
   ].join('\n');
 }
 
+const SHORT_KIND: Record<ErrorKindName, string> = {
+  duplicate_backpointer: 'backpointer', extent_overlap: 'overlap', data_type_mismatch: 'type', gen_mismatch: 'gen',
+  write_after_empty: 'after empty', foreign_allocation: 'foreign',
+};
+
+/** "1,383: gen 664, foreign 719": the total, then each kind that occurred. */
+function errorKinds(e: Record<ErrorKindName, number> & { total: number }): string {
+  if (e.total === 0) return '0';
+  const kinds = ERROR_KIND_NAMES.filter((k) => (e[k] ?? 0) > 0).map((k) => `${SHORT_KIND[k]} ${count(e[k])}`);
+  return `${count(e.total)}: ${kinds.join(', ')}`;
+}
+
 function raceSection(r: RaceResult, chart: string | null): string {
   const rows = r.points.map((p) => [
     p.label, String(p.workers), delayLabel(p.delayNs), count(p.allocations), String(p.duplicates), formatRate(p.rate), String(p.racy),
-    `${p.errors.duplicate_backpointer} / ${p.errors.data_type_mismatch} / ${p.errors.gen_mismatch}`,
+    errorKinds(p.errors),
     p.fsckFailures === 0 ? 'clean' : `${p.fsckFailures} of ${p.runs} runs failed`,
   ]);
   const labels = [...new Set(r.points.map((p) => p.label))];
@@ -243,14 +256,15 @@ function raceSection(r: RaceResult, chart: string | null): string {
     '## Race rate: the shape of the window', '',
     '"Duplicates" = duplicate allocations as the allocation oracle counts them: every publish of a bucket that was not, in '
     + 'truth, free at the gen published, once each; the rate is theirs. "Racy" = allocations whose own commit hit an AllocError '
-    + '(what the writers saw); the error log\'s counts by kind (duplicate backpointer / data-type mismatch / gen mismatch) are '
-    + 'beside them — one racy allocation can log more than one. With discard off a freed bucket goes straight back to free with gen + 1, so a stale '
-    + `second opener usually shows up as a gen mismatch rather than a duplicate backpointer. Delay: a spin of the given length at `
+    + '(what the writers saw); the commit errors are beside them, by kind (backpointer: a duplicate backpointer; overlap; type: '
+    + 'a data-type mismatch; gen: a gen mismatch; after empty: a write into a bucket emptied and not discarded; foreign: a write '
+    + 'beside another allocation\'s data) — one racy allocation can log more than one. With discard off a freed bucket goes straight '
+    + `back to free with gen + 1, so a stale second opener mostly shows up as a gen mismatch or a foreign allocation. Delay: a spin of the given length at `
     + `the candidateRead race point with probability ${r.probability} per pass, not scaled by workers. ${r.rounds} round(s) of `
     + `${r.durationMs} ms per setting, pooled; every run's filesystem fsck'd afterwards (clean even after racy runs: each cycle `
     + 'frees what it wrote, so a race is caught at its commit and undone by the frees; the torture runner, which keeps data live, '
     + 'is where fsck sees it). Zero counts carry the rule-of-three 95% upper bound.', '',
-    mdTable(['configuration', 'workers', 'delay', 'allocations', 'duplicates', 'rate', 'racy', 'errors dup / type / gen', 'fsck'], rows), '',
+    mdTable(['configuration', 'workers', 'delay', 'allocations', 'duplicates', 'rate', 'racy', 'commit errors', 'fsck'], rows), '',
     '### Pooled over every delay and worker count', '',
     mdTable(['configuration', 'allocations', 'duplicates', 'rate'], pooled), '',
     ...(chart ? [`![race rate vs delay](${chart})`, ''] : []),
