@@ -10,6 +10,7 @@ import { DataType } from '../alloc/types.js';
 
 /** A bucket's state on the map. `open` wins over the record's data type: a writer holds it now. */
 export const BUCKET_STATES = ['free', 'open', 'user', 'btree', 'need_discard', 'cached'] as const;
+/** One of BUCKET_STATES: what the page's bucket map colours a bucket by. */
 export type BucketState = (typeof BUCKET_STATES)[number];
 /** The code of each state in a states array. */
 export const BucketCode = { free: 0, open: 1, user: 2, btree: 3, need_discard: 4, cached: 5 } as const;

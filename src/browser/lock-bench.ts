@@ -15,6 +15,7 @@ import { SeqLock } from '../locks/seqlock.js';
 import { RwLock } from '../locks/rwlock.js';
 import { checkInt, checkNumber } from '../shared/validate.js';
 
+/** Options of the lock timing loops run in the page and in Node alike. */
 export interface LockBenchOptions {
   /** Rounds (each operation is timed once per round). */
   rounds?: number;
@@ -22,6 +23,7 @@ export interface LockBenchOptions {
   timeMs?: number;
 }
 
+/** One operation's time: ns per operation over the rounds. */
 export interface LockBenchFigure {
   name: string;
   /** ns per operation: median over rounds, and the range. */

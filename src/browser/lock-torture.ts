@@ -15,6 +15,7 @@ import { LOCK_KINDS, type LockKind } from '../torture/lock-kinds.js';
 import { LT } from './lock-torture-layout.js';
 import type { LockTortureWorkerApi } from './lock-torture-worker.js';
 
+/** Options of runLockTorture (Web Workers): which lock, how many workers, how long. */
 export interface LockTortureOptions {
   kind: LockKind;
   /** Workers (2 … 16). */
@@ -32,6 +33,7 @@ export interface LockTortureOptions {
   timeoutMs?: number;
 }
 
+/** What a browser lock torture found: lost updates, overlapping sections, and how often the lock changed hands. */
 export interface LockTortureResult {
   kind: LockKind;
   workers: number;

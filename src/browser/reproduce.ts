@@ -41,6 +41,7 @@ export interface TimelineStep {
   text: string;
 }
 
+/** The reported interleaving replayed in Web Workers: every step with bucket K's state, and the verdicts. */
 export interface BrowserReproduceResult {
   config: Pick<FilesystemOptions, 'allocator' | 'fix' | 'cursorFix' | 'freelistLookup'>;
   /** The contested bucket K. */
@@ -61,6 +62,12 @@ const TASK_NAMES = ['Task 1', 'Task 2'] as const;
 /** Where each task starts an allocation; not in the report's vocabulary, so named here. */
 const EXTRA_TEXT: Record<string, string> = { 'alloc-start': 'starts an allocation' };
 
+/**
+ * Replays the report's interleaving with two workers started by `adapter` (webWorkers in a page):
+ * Task 1 reads bucket K and is held; Task 2 opens, fills and puts K; Task 1 resumes. Unfixed it
+ * opens K a second time; under a fix it skips it. Logs K's state, dirty sectors and the oracle's
+ * verdict at every step.
+ */
 export async function reproduceInBrowser(
   adapter: WorkerAdapter,
   options: Pick<FilesystemOptions, 'allocator' | 'fix' | 'cursorFix' | 'freelistLookup'> & { timeoutMs?: number } = {},
