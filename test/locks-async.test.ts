@@ -6,25 +6,12 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  LockTimeoutError, LockWouldBlockError, Mutex, RwLock, SeqLock, SpinLock, ThreadRegistry, currentOwnerId, lockAsync,
+  LockTimeoutError, LockWouldBlockError, Mutex, RwLock, SeqLock, SpinLock, ThreadRegistry, lockAsync,
   readLockAsync, resetParkProbe, seqReadAsync, seqWriteLockAsync, setOwnerId, writeLockAsync,
 } from '../src/locks/index.js';
+import { ME, as, words } from './support/owners.js';
 
-const ME = currentOwnerId();
 const A = ME + 100;
-
-function words(n: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(n * 4));
-}
-
-function as<T>(id: number, fn: () => T): T {
-  setOwnerId(id);
-  try {
-    return fn();
-  } finally {
-    setOwnerId(ME);
-  }
-}
 
 /** Makes this thread one that may not block, as a browser's main thread is. */
 function mayNotBlock(): () => void {

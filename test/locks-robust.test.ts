@@ -11,21 +11,17 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   LockMisuseError, LockNotRecoverableError, LockTimeoutError, LockWouldBlockError, MEMBER_WORDS, Mutex, OwnerWordLock,
   REGISTRY_HEADER_WORDS, RwLock, RwLockArray, SeqCount, SeqLock, SeqWriteAbandonedError, SpinLock, ThreadRegistry,
-  currentOwnerId, currentThreadId, resetParkProbe, setOwnerId,
+  currentThreadId, resetParkProbe, setOwnerId,
 } from '../src/locks/index.js';
+import { ME, words } from './support/owners.js';
 import { ConfigError } from '../src/shared/validate.js';
 import { countAtomics } from '../src/bench/atomics-count.js';
 
-const ME = currentOwnerId();
 const A = ME + 100;
 const B = ME + 200;
 
 /** Every acquisition in this file is bounded: a broken lock must fail the test, not hang the worker. */
 const T = 2_000;
-
-function words(n: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(n * 4));
-}
 
 function registry(members = 4): ThreadRegistry {
   const w = words(ThreadRegistry.words(members));

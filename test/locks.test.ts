@@ -8,24 +8,10 @@ import {
   LockMisuseError, LockStats, LockTimeoutError, MAX_OWNER_ID, Mutex, PARK_SLICE_MS, RwLock, SeqCount, SeqLock, SpinLock,
   currentOwnerId, ownerIdOfThread, setOwnerId,
 } from '../src/locks/index.js';
+import { ME, as, words } from './support/owners.js';
 import { ConfigError } from '../src/shared/validate.js';
 
-const ME = currentOwnerId();
 const OTHER = ME + 100;
-
-function words(n = 4): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(n * 4));
-}
-
-/** Runs `fn` as owner `id`, then switches back. */
-function as<T>(id: number, fn: () => T): T {
-  setOwnerId(id);
-  try {
-    return fn();
-  } finally {
-    setOwnerId(ME);
-  }
-}
 
 afterEach(() => setOwnerId(ME));
 

@@ -9,10 +9,7 @@
  * No race hook is installed here, nor in the scaling sweep's workers: these are the allocator's own
  * costs. (A hook at policy none would still add an Atomics.load at every race point a cycle passes.)
  */
-import { Mutex } from '../locks/mutex.js';
-import { SpinLock } from '../locks/spinlock.js';
-import { SeqLock } from '../locks/seqlock.js';
-import { RwLock } from '../locks/rwlock.js';
+import { lockLoops } from '../browser/lock-bench.js';
 import { createFilesystem, type Filesystem, type OpenBucket } from '../alloc/filesystem.js';
 import { ALLOCATORS, FIXES } from '../alloc/types.js';
 import { addCounts, countAtomics, countAtomicsPhases, type AtomicsCount, type AtomicsMethod } from './atomics-count.js';
@@ -118,46 +115,27 @@ function rawTasks(): Planned[] {
   ];
 }
 
+/** What each lock operation is, in the table's words. */
+const LOCK_WHAT: Record<string, string> = {
+  'Mutex lock+unlock': 'uncontended futex mutex: lock then unlock',
+  'SpinLock lock+unlock': 'uncontended TTAS spinlock: lock then unlock',
+  'SeqLock writer lock+unlock': 'seqlock write side: writeLock (spinlock + seq odd) then writeUnlock',
+  'RwLock read lock+unlock': 'shared/exclusive lock taken shared',
+  'RwLock write lock+unlock': 'shared/exclusive lock taken exclusive',
+  'SeqLock 4-word read': 'readBegin, four Atomics.load, readRetry (no writer)',
+};
+
+/**
+ * The lock operations, defined once for Node and the browser (src/browser/lock-bench.ts). Each task
+ * runs LOOP operations per call, so the harness's call into the task is amortised.
+ */
 function lockTasks(): Planned[] {
-  const w = new Int32Array(new SharedArrayBuffer(64 * 4));
-  const mutex = new Mutex(w, 0);
-  const spin = new SpinLock(w, 16);
-  const seq = new SeqLock(w, 32);
-  const rw = new RwLock(w, 48);
-  const data = new Int32Array(new SharedArrayBuffer(16 * 4));
-  const seqRead = (): number => {
-    let s: number;
-    let x: number;
-    do {
-      s = seq.readBegin(1000);
-      x = Atomics.load(data, 0) + Atomics.load(data, 1) + Atomics.load(data, 2) + Atomics.load(data, 3);
-    } while (seq.readRetry(s));
-    return x;
-  };
-  // Each task loops its operation itself (a written-out body per task keeps its call sites
-  // monomorphic) and counts as LOOP operations, so the harness's call into the task is amortised.
-  const lock = (name: string, what: string, one: () => unknown, fn: () => unknown, group: MicroGroup = 'lock'): Planned =>
-    ({ task: { name, fn, opsPerCall: LOOP }, group, what, count: () => ({ atomics: countAtomics(one) }) });
-  return [
-    lock('Mutex lock+unlock', 'uncontended futex mutex: lock then unlock',
-      () => { mutex.lock(); mutex.unlock(); },
-      () => { for (let i = 0; i < LOOP; i++) { mutex.lock(); mutex.unlock(); } }),
-    lock('SpinLock lock+unlock', 'uncontended TTAS spinlock: lock then unlock',
-      () => { spin.lock(); spin.unlock(); },
-      () => { for (let i = 0; i < LOOP; i++) { spin.lock(); spin.unlock(); } }),
-    lock('SeqLock writer lock+unlock', 'seqlock write side: writeLock (spinlock + seq odd) then writeUnlock',
-      () => { seq.writeLock(); seq.writeUnlock(); },
-      () => { for (let i = 0; i < LOOP; i++) { seq.writeLock(); seq.writeUnlock(); } }),
-    lock('RwLock read lock+unlock', 'shared/exclusive lock taken shared',
-      () => { rw.readLock(); rw.readUnlock(); },
-      () => { for (let i = 0; i < LOOP; i++) { rw.readLock(); rw.readUnlock(); } }),
-    lock('RwLock write lock+unlock', 'shared/exclusive lock taken exclusive',
-      () => { rw.writeLock(); rw.writeUnlock(); },
-      () => { for (let i = 0; i < LOOP; i++) { rw.writeLock(); rw.writeUnlock(); } }),
-    lock('SeqLock 4-word read', 'readBegin, four Atomics.load, readRetry (no writer)',
-      () => { sink ^= seqRead(); },
-      () => { let x = 0; for (let i = 0; i < LOOP; i++) x ^= seqRead(); sink ^= x; }, 'read'),
-  ];
+  return lockLoops().map((l): Planned => ({
+    task: { name: l.name, fn: () => l.loop(LOOP), opsPerCall: LOOP },
+    group: l.group,
+    what: LOCK_WHAT[l.name]!,
+    count: () => ({ atomics: countAtomics(l.one) }),
+  }));
 }
 
 /** fs.open.isOpen over a table holding 64 open buckets: half the probes hit, half miss. */

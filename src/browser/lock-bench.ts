@@ -1,8 +1,9 @@
 /**
  * Lock microbenchmarks that run unchanged under Node and in a browser, so the two runtimes' figures
  * are the same measurement: one thread, uncontended, the lock+unlock of every lock and the seqlock
- * 4-word read, as `sab-alloc bench --only micro` defines them (src/bench/micro.ts), with one
- * successful Atomics.compareExchange as the yardstick. No tinybench here: a plain loop timed with
+ * 4-word read — the loops are defined here once, and `sab-alloc bench --only micro` times them too
+ * (src/bench/micro.ts, under tinybench) — with one successful Atomics.compareExchange as the
+ * yardstick. No tinybench here: a plain loop timed with
  * performance.now(), whose resolution a cross-origin-isolated page gets at 5 µs — each sample is a
  * batch long enough (≥ 1 ms) for that not to matter.
  *
@@ -36,14 +37,30 @@ export interface LockBenchFigure {
 let sink = 0;
 const LOOP = 1000;
 
-function operations(): { name: string; run: () => void }[] {
+/**
+ * One lock operation as both harnesses time it: `one` performs it once (the bench counts its Atomics
+ * operations), `loop(n)` performs it n times in a written-out loop (one call site per operation, so
+ * each stays monomorphic).
+ */
+export interface LockLoop {
+  name: string;
+  /** 'read' for the seqlock read, 'lock' for every lock+unlock. */
+  group: 'lock' | 'read';
+  one: () => void;
+  loop: (n: number) => void;
+}
+
+/**
+ * The uncontended lock operations of `sab-alloc bench --only micro` (src/bench/micro.ts times these
+ * same loops) and of the browser page's figures, on fresh locks of their own.
+ */
+export function lockLoops(): LockLoop[] {
   const w = new Int32Array(new SharedArrayBuffer(64 * 4));
   const mutex = new Mutex(w, 0);
   const spin = new SpinLock(w, 16);
   const seq = new SeqLock(w, 32);
   const rw = new RwLock(w, 48);
   const data = new Int32Array(new SharedArrayBuffer(16 * 4));
-  const cas = new Int32Array(new SharedArrayBuffer(64));
   const seqRead = (): number => {
     let s: number;
     let x: number;
@@ -54,13 +71,20 @@ function operations(): { name: string; run: () => void }[] {
     return x;
   };
   return [
+    { name: 'Mutex lock+unlock', group: 'lock', one: () => { mutex.lock(); mutex.unlock(); }, loop: (n) => { for (let i = 0; i < n; i++) { mutex.lock(); mutex.unlock(); } } },
+    { name: 'SpinLock lock+unlock', group: 'lock', one: () => { spin.lock(); spin.unlock(); }, loop: (n) => { for (let i = 0; i < n; i++) { spin.lock(); spin.unlock(); } } },
+    { name: 'SeqLock writer lock+unlock', group: 'lock', one: () => { seq.writeLock(); seq.writeUnlock(); }, loop: (n) => { for (let i = 0; i < n; i++) { seq.writeLock(); seq.writeUnlock(); } } },
+    { name: 'RwLock read lock+unlock', group: 'lock', one: () => { rw.readLock(); rw.readUnlock(); }, loop: (n) => { for (let i = 0; i < n; i++) { rw.readLock(); rw.readUnlock(); } } },
+    { name: 'RwLock write lock+unlock', group: 'lock', one: () => { rw.writeLock(); rw.writeUnlock(); }, loop: (n) => { for (let i = 0; i < n; i++) { rw.writeLock(); rw.writeUnlock(); } } },
+    { name: 'SeqLock 4-word read', group: 'read', one: () => { sink ^= seqRead(); }, loop: (n) => { let x = 0; for (let i = 0; i < n; i++) x ^= seqRead(); sink ^= x; } },
+  ];
+}
+
+function operations(): { name: string; run: () => void }[] {
+  const cas = new Int32Array(new SharedArrayBuffer(64));
+  return [
     { name: 'Atomics.compareExchange', run: () => { let x = Atomics.load(cas, 0); for (let i = 0; i < LOOP; i++) x = Atomics.compareExchange(cas, 0, x, x ^ 1) ^ 1; sink ^= x; } },
-    { name: 'Mutex lock+unlock', run: () => { for (let i = 0; i < LOOP; i++) { mutex.lock(); mutex.unlock(); } } },
-    { name: 'SpinLock lock+unlock', run: () => { for (let i = 0; i < LOOP; i++) { spin.lock(); spin.unlock(); } } },
-    { name: 'SeqLock writer lock+unlock', run: () => { for (let i = 0; i < LOOP; i++) { seq.writeLock(); seq.writeUnlock(); } } },
-    { name: 'RwLock read lock+unlock', run: () => { for (let i = 0; i < LOOP; i++) { rw.readLock(); rw.readUnlock(); } } },
-    { name: 'RwLock write lock+unlock', run: () => { for (let i = 0; i < LOOP; i++) { rw.writeLock(); rw.writeUnlock(); } } },
-    { name: 'SeqLock 4-word read', run: () => { let x = 0; for (let i = 0; i < LOOP; i++) x ^= seqRead(); sink ^= x; } },
+    ...lockLoops().map((l) => ({ name: l.name, run: () => l.loop(LOOP) })),
   ];
 }
 

@@ -1,19 +1,16 @@
 /**
  * Web Worker entry of the browser reproduction of the reported interleaving (reproduce.ts): one task,
- * as src/race/reproduce-worker.ts does it under Node, plus a step log. At every race point, before
+ * as src/race/reproduce-task.ts runs it under Node too, plus a step log. At every race point, before
  * the script may park it, the task appends to the shared log who it is, where, and the contested
  * bucket's state as it finds it on arrival (see reproduce.ts for the log's words).
  */
 import { exposeToHost } from '../shared/pool-web.js';
-import { StartBarrier } from '../shared/barrier.js';
-import { attachFilesystem, type Filesystem } from '../alloc/filesystem.js';
-import { AllocError } from '../alloc/errors.js';
+import type { Filesystem } from '../alloc/filesystem.js';
 import type { RaceHook } from '../alloc/race-points.js';
 import { RECORD_WORDS, Rec } from '../alloc/bucket-table.js';
 import { Slot } from '../alloc/open-buckets.js';
 import { OracleBit } from '../alloc/oracle.js';
-import { RaceControl } from '../race/control.js';
-import type { TaskOutcome, TaskRequest } from '../race/reproduce-worker.js';
+import { runReproduceTask, type TaskOutcome, type TaskRequest } from '../race/reproduce-task.js';
 import { BUCKET_STATES, bucketState } from './bucket-states.js';
 import { LOG_HEADER, LOG_WORDS } from './reproduce-log.js';
 
@@ -63,26 +60,7 @@ function logging(fs: Filesystem, inner: RaceHook, worker: number, log: Int32Arra
 
 const api = {
   run(req: BrowserTaskRequest): TaskOutcome {
-    const fs = attachFilesystem(req.fs, { placement: req.worker + 1 });
-    const rc = RaceControl.attach(req.race);
-    fs.setRaceHook(logging(fs, rc.hookFor(req.worker), req.worker, req.log, req.contested));
-    new StartBarrier(req.barrier, 0).arriveAndWait(req.timeoutMs);
-    const ob = fs.allocBucket({ dataType: req.dataType, writer: req.writer });
-    if (ob === null) return { worker: req.worker, bucket: -1, gen: -1, opId: -1, offset: -1, errorKinds: [], error: 'no free bucket' };
-    let offset = -1;
-    let errorKinds: string[] = [];
-    let error: string | null = null;
-    try {
-      offset = fs.write(ob, req.sectors).offset;
-    } catch (e) {
-      if (!(e instanceof AllocError)) throw e;
-      offset = e.extent.offset;
-      errorKinds = e.kinds;
-      error = e.message;
-    }
-    fs.put(ob);
-    fs.detach();
-    return { worker: req.worker, bucket: ob.bucket, gen: ob.gen, opId: ob.opId, offset, errorKinds, error };
+    return runReproduceTask(req, (fs, hook) => logging(fs, hook, req.worker, req.log, req.contested));
   },
 };
 

@@ -17,7 +17,7 @@ import type { FilesystemOptions } from '../alloc/config.js';
 import { racePointLabel } from '../alloc/race-points.js';
 import { RaceControl } from '../race/control.js';
 import { describeTraceEntry } from '../race/trace-format.js';
-import type { TaskOutcome } from '../race/reproduce-worker.js';
+import type { TaskOutcome } from '../race/reproduce-task.js';
 import { BUCKET_STATES, type BucketState } from './bucket-states.js';
 import { LOG_HEADER, LOG_WORDS } from './reproduce-log.js';
 import type { BrowserReproduceWorkerApi } from './reproduce-worker.js';
