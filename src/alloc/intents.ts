@@ -59,7 +59,6 @@
 
 export const INTENT_WORDS = 64;
 export const INTENT_F64 = INTENT_WORDS / 2;
-export const MAX_COUNTER_TARGETS = 8;
 
 export const IntentKind = { none: 0, record: 1, publish: 2, unpin: 3 } as const;
 

@@ -91,14 +91,6 @@ export const ERROR_KIND_NAMES: readonly ErrorKindName[] = namesByCode(ErrorKind)
 /** How many error kinds there are (the error log keeps a count per kind). */
 export const ERROR_KIND_COUNT = ERROR_KIND_NAMES.length;
 
-/**
- * What a duplicate allocation cost, judged when its open bucket is put (or its thread recovered):
- * each kind the stale holder's writes caused, or `latent` when it wrote nothing harmful.
- */
-export const CONSEQUENCES = ['overwrote', 'staleGen', 'awaitingDiscard', 'mixedTypes', 'shared', 'latent'] as const;
-/** One of CONSEQUENCES: what a duplicate allocation's writes broke, or `latent`. */
-export type Consequence = (typeof CONSEQUENCES)[number];
-
 /** gen a is newer than gen b, with u8 wraparound (bcachefs gen_after). */
 export function genAfter(a: number, b: number): boolean {
   return ((a - b) << 24) >> 24 > 0;

@@ -123,8 +123,3 @@ export function runLockBench(options: LockBenchOptions = {}): LockBenchFigure[] 
     return { name: op.name, median: median(xs), min: Math.min(...xs), max: Math.max(...xs), rounds: xs };
   });
 }
-
-/** Keeps the optimiser from dropping the benchmark loops' results. */
-export function benchSink(): number {
-  return sink;
-}

@@ -69,10 +69,6 @@ export function setBit(bits: Int32Array, off: number, id: number): void {
   bits[off + (id >>> 5)]! |= 1 << (id & 31);
 }
 
-export function hasBit(bits: Int32Array, off: number, id: number): boolean {
-  return (bits[off + (id >>> 5)]! & (1 << (id & 31))) !== 0;
-}
-
 /**
  * Whether two steps of different workers may not be swapped: a write of one meets a read or write
  * of the other. Each footprint is reads at `r…` then writes at `w…`, FOOT_WORDS words each.

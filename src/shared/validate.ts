@@ -90,14 +90,6 @@ export function readOptions<T extends object>(param: string, value: unknown, kno
 }
 
 /**
- * Looks a name up in a table by own property only, so "toString", "constructor" or "__proto__"
- * are unknown names rather than members of Object.prototype. Returns undefined when absent.
- */
-export function ownLookup<V>(table: Readonly<Record<string, V>>, name: unknown): V | undefined {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
-}
-
-/**
  * An Int32Array over a SharedArrayBuffer with room for `words` words at `index`. Locks and other
  * shared structures call this once in their constructor, never on the hot path.
  */
