@@ -212,6 +212,36 @@ describe('issue 8 regressions', () => {
     expect(fs.stats().buckets.free).toBe(fs.config.buckets);
   });
 
+  it('discard() that fails part-way keeps the buckets it did discard, counts them, says how many, and a retry does the rest', () => {
+    const fs = createFilesystem({ buckets: 8, discard: true });
+    for (let i = 0; i < 2; i++) {
+      const ob = fs.allocBucket()!;
+      const e = fs.write(ob, 4);
+      fs.put(ob);
+      fs.free(e);
+    }
+    expect(fs.stats().buckets.need_discard).toBe(2);
+    // Each bucket's discard takes its record lock, then the freelist lock (is it open?): the third
+    // acquisition is the second bucket's record lock.
+    fs.setFaultPlan({ failLockAcquisition: 3 });
+    let caught: unknown = null;
+    try {
+      fs.discard();
+    } catch (e) {
+      caught = e;
+    }
+    fs.setFaultPlan(null);
+    expect(caught).toBeInstanceOf(LockTimeoutError);
+    expect((caught as { discarded?: number }).discarded).toBe(1);
+    expect(fs.stats().counters.discards).toBe(1);
+    expect(fs.stats().buckets.need_discard).toBe(1);
+    expect(fs.fsck().errors).toEqual([]);
+    expect(fs.discard()).toBe(1);
+    expect(fs.stats().counters.discards).toBe(2);
+    expect(fs.stats().buckets.need_discard).toBe(0);
+    expect(fs.fsck().errors).toEqual([]);
+  });
+
   it('write() whose record lock wait fails keeps its extent entry and sectors', () => {
     const fs = createFilesystem({ extents: 8 });
     const ob = fs.allocBucket()!;

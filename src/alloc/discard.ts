@@ -21,21 +21,30 @@ export function discardBuckets(core: FsCore, max: unknown): number {
   const start = Atomics.load(core.dev, Dev.discardCursor) % n;
   let done = 0;
   let last = start;
-  for (let pass = 0; pass < 2 && done < limit; pass++) {
-    const lo = pass === 0 ? start : 0;
-    const hi = pass === 0 ? n : start;
-    let b = lo;
-    while (done < limit) {
-      const cand = core.needDiscard.next(b, hi);
-      if (cand < 0) break;
-      b = cand + 1;
-      last = b;
-      if (core.hook !== null) core.hook.at(RacePoint.beforeDiscard, cand, 0, false);
-      if (updateRecord(core, cand, planDiscard, null) === true) done++;
+  try {
+    for (let pass = 0; pass < 2 && done < limit; pass++) {
+      const lo = pass === 0 ? start : 0;
+      const hi = pass === 0 ? n : start;
+      let b = lo;
+      while (done < limit) {
+        const cand = core.needDiscard.next(b, hi);
+        if (cand < 0) break;
+        if (core.hook !== null) core.hook.at(RacePoint.beforeDiscard, cand, 0, false);
+        if (updateRecord(core, cand, planDiscard, null) === true) done++;
+        b = cand + 1;
+        last = b;
+      }
     }
+  } catch (e) {
+    // Each bucket's discard is its own all-or-nothing update: those before the failure stand (and
+    // are counted, and the cursor moves past them); the failed one changed nothing. The caller is
+    // told how many were done.
+    if (typeof e === 'object' && e !== null && !('discarded' in e)) Object.defineProperty(e, 'discarded', { value: done, enumerable: true });
+    throw e;
+  } finally {
+    Atomics.store(core.dev, Dev.discardCursor, last % n);
+    core.ctr[core.ctrBase + C.discards]! += done;
   }
-  Atomics.store(core.dev, Dev.discardCursor, last % n);
-  core.ctr[core.ctrBase + C.discards]! += done;
   return done;
 }
 

@@ -175,6 +175,8 @@ export class Filesystem {
   /**
    * Discards up to `max` need_discard buckets: each gets gen + 1 and returns to the free-space
    * index. Buckets still open are skipped and stay for a later pass. Returns how many were discarded.
+   * Each bucket's discard is all or nothing on its own: if one fails (a lock timeout), those before
+   * it stand, and the error carries their number as `.discarded`.
    */
   discard(max?: number): number {
     return discardBuckets(this.core, max);
