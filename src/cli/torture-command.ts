@@ -76,7 +76,7 @@ export function registerTortureCommand(program: Command): void {
     .addOption(new Option('--expect <outcome>', 'race: corruption must be found (positive control); clean: it must not').choices(['race', 'clean']))
     .option('--json <file>', 'also write the whole result as one JSON document', pathArg('file path'))
     .option('--stat-interval <s>', 'seconds between stat lines (default 1; 0 = none)', numberArg(0, 3600))
-    .option('--stall-timeout <s>', 'seconds without progress before a STALL verdict (default 15)', numberArg(0.5, 3600))
+    .option('--stall-timeout <s>', 'seconds without a completed operation before a STALL verdict (default 15)', numberArg(0.5, 3600))
     .option('--streams <n>', 'write streams per worker (default 4)', intArg(1, 64))
     .option('--max-extent <sectors>', 'largest extent written (default 4)', intArg(1, 4096))
     .option('--quiet', 'only the closing report')
