@@ -5,11 +5,15 @@
  * the history intact (every acknowledged write in place, nothing live that nobody acknowledged).
  * The kills must also be shown to have landed where it matters: holding locks, inside updates.
  *
- * The negative control is in recovery.test.ts: with the death not reported, a survivor that needs a
- * dead holder's lock times out.
+ * Negative controls: the history check, handed a history that lost an acknowledged write or holds a
+ * write nobody acknowledged, fails (below); and with a death not reported, a survivor that needs the
+ * dead holder's lock times out (recovery.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { runTorture, type TortureOptions, type TortureResult } from '../src/torture/runner.js';
+import { checkHistory } from '../src/torture/crash.js';
+import { Journal } from '../src/torture/journal.js';
+import { createFilesystem } from '../src/alloc/filesystem.js';
 
 const CONFIGS: { name: string; options: TortureOptions }[] = [
   { name: 'early/seqlock', options: { allocator: 'early', fix: 'seqlock' } },
@@ -66,5 +70,28 @@ describe('the watchdog counts completed operations', () => {
     const looping = r.stall!.positions.filter((p) => p.ops < 40 && p.lastPoint === 'alloc-start');
     expect(looping.length).toBeGreaterThanOrEqual(1);
     expect(looping[0]!.passes).toBeGreaterThan(looping[0]!.ops);
+  });
+
+  it('negative control: the history check fails a history that lost an acknowledged write, or holds one nobody acknowledged', () => {
+    const fs = createFilesystem({ buckets: 8, bucketSectors: 8 });
+    const journal = Journal.create({ workers: 1, capacity: 8 });
+    const ob = fs.allocBucket()!;
+    const kept = fs.write(ob, 2);
+    const lostOne = fs.write(ob, 2);
+    journal.addLive(0, kept);
+    journal.addLive(0, lostOne);
+    expect(checkHistory(fs, journal, []).ok).toBe(true);
+    // Freed behind the journal's back: an acknowledged write is no longer in place.
+    fs.free(lostOne);
+    const lost = checkHistory(fs, journal, []);
+    expect(lost.ok).toBe(false);
+    expect(lost.lost).toHaveLength(1);
+    // Written but never acknowledged, and no killed worker's write in flight to explain it.
+    journal.removeLive(0, 1);
+    fs.write(ob, 2);
+    const phantom = checkHistory(fs, journal, []);
+    expect(phantom.ok).toBe(false);
+    expect(phantom.phantoms).toHaveLength(1);
+    fs.put(ob);
   });
 });
