@@ -11,8 +11,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runTorture, type TortureOptions, type TortureResult } from '../src/torture/runner.js';
-import { checkHistory } from '../src/torture/crash.js';
-import { Journal } from '../src/torture/journal.js';
+import { checkHistory, decideInFlight } from '../src/torture/crash.js';
+import { Journal, Pending } from '../src/torture/journal.js';
 import { createFilesystem } from '../src/alloc/filesystem.js';
 
 const CONFIGS: { name: string; options: TortureOptions }[] = [
@@ -93,5 +93,31 @@ describe('the watchdog counts completed operations', () => {
     expect(phantom.ok).toBe(false);
     expect(phantom.phantoms).toHaveLength(1);
     fs.put(ob);
+  });
+
+  it('a worker killed inside its journal\'s removeLive (entry copied, count not yet stored) leaves no entry listed twice', () => {
+    // The kill lands on removeLive's copy loop: the last entry has been copied over the freed one's
+    // index, the count still says 3. Deciding the free by that index (as this code once did) read
+    // the copied entry, called the free "did not happen" and left C listed twice, so the replacement
+    // freed C twice ("not live: already freed?"). By the pending extent's identity it is decided
+    // right and the duplicate goes.
+    const fs = createFilesystem({ buckets: 8, bucketSectors: 8 });
+    const journal = Journal.create({ workers: 1, capacity: 8 });
+    const ob = fs.allocBucket()!;
+    const a = fs.write(ob, 2);
+    const b = fs.write(ob, 2);
+    const c = fs.write(ob, 2);
+    fs.put(ob);
+    journal.begin(0, Pending.free, 0, a.opId, a.id);
+    fs.free(a);
+    for (const e of [c, b, c]) journal.addLive(0, e);
+    expect(decideInFlight(fs, journal, 0, [])).toEqual({ kind: 'free', outcome: 'happened' });
+    expect(journal.liveCount(0)).toBe(2);
+    expect([journal.entry(0, 0, fs.identity).id, journal.entry(0, 1, fs.identity).id]).toEqual([c.id, b.id]);
+    expect(checkHistory(fs, journal, []).ok).toBe(true);
+    // And a free the kill stopped before it happened stays undone, its entry kept.
+    journal.begin(0, Pending.free, 1, b.opId, b.id);
+    expect(decideInFlight(fs, journal, 0, [])).toEqual({ kind: 'free', outcome: 'did not happen' });
+    expect(journal.liveCount(0)).toBe(2);
   });
 });

@@ -19,6 +19,7 @@
  *     [1] argument  the extent index in the live list being freed (pending free), else -1
  *     [2] live      entries in the live list
  *     [3] generation  workers that have owned this block (1 + replacements)
+ *     [4] extent    the id of the extent being freed (pending free; with counts[8], its op id)
  *   live     i32 × workers × capacity × 8: acknowledged live extents, in the worker's own order:
  *     [0] extent id [1] bucket [2] offset [3] sectors [4] gen | dataType << 8 [5] writer
  *     [6..7] opId (float64)
@@ -39,7 +40,7 @@ const COUNT_DOUBLES = 16;
 const STATE_WORDS = 16;
 const ENTRY_WORDS = 8;
 export const J = { completed: 0, allocations: 1, writes: 2, frees: 3, puts: 4, allocFailures: 5, racy: 6, errors: 7, pendingOp: 8 } as const;
-const S = { pending: 0, argument: 1, live: 2, generation: 3 } as const;
+const S = { pending: 0, argument: 1, live: 2, generation: 3, extent: 4 } as const;
 
 export interface JournalConfig {
   workers: number;
@@ -117,9 +118,14 @@ export class Journal {
 
   // ------------------------------------------------------------ worker side (one block each)
 
-  /** The operation about to start; `argument` names the live entry a free will drop. */
-  begin(w: number, pending: number, argument = -1, opId = 0): void {
+  /**
+   * The operation about to start; `argument` names the live entry a free will drop, and `extent`
+   * (with `opId`) the extent it frees: the entry's index alone is not enough, because a kill inside
+   * removeLive can leave the list with that index already overwritten.
+   */
+  begin(w: number, pending: number, argument = -1, opId = 0, extent = -1): void {
     this.state[w * STATE_WORDS + S.argument] = argument;
+    this.state[w * STATE_WORDS + S.extent] = extent;
     this.counts[w * COUNT_DOUBLES + J.pendingOp] = opId;
     this.state[w * STATE_WORDS + S.pending] = pending;
   }
@@ -184,12 +190,38 @@ export class Journal {
 
   // ------------------------------------------------------------ main side
 
-  pending(w: number): { kind: (typeof PENDING_NAMES)[number]; argument: number; opId: number } {
+  pending(w: number): { kind: (typeof PENDING_NAMES)[number]; argument: number; opId: number; extent: number } {
     return {
       kind: PENDING_NAMES[this.state[w * STATE_WORDS + S.pending]!] ?? 'none',
       argument: this.state[w * STATE_WORDS + S.argument]!,
       opId: this.counts[w * COUNT_DOUBLES + J.pendingOp]!,
+      extent: this.state[w * STATE_WORDS + S.extent]!,
     };
+  }
+
+  /**
+   * A dead worker's list after its in-flight free is decided: drops the entries of the freed extent
+   * (`freed`, when the free happened) and any entry listed twice — what a kill between removeLive's
+   * copy and its count store leaves — keeping the list's order otherwise. Main side only.
+   */
+  repairLive(w: number, freed: { id: number; opId: number } | null): void {
+    const n = this.liveCount(w);
+    const seen = new Set<string>();
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const at = this.entryAt(w, i);
+      const id = this.live[at]!;
+      const opId = this.liveF64[(at >>> 1) + 3]!;
+      const key = `${id}:${opId}`;
+      if (seen.has(key) || (freed !== null && freed.id === id && freed.opId === opId)) continue;
+      seen.add(key);
+      if (kept !== i) {
+        const to = this.entryAt(w, kept);
+        for (let k = 0; k < ENTRY_WORDS; k++) this.live[to + k] = this.live[at + k]!;
+      }
+      kept++;
+    }
+    this.state[w * STATE_WORDS + S.live] = kept;
   }
 
   /** Clears a dead worker's pending operation once its outcome has been decided. */

@@ -101,7 +101,7 @@ export function runWorkload(p: WorkloadParams, env: WorkloadEnv): WorkloadResult
   const freeOne = (): void => {
     const i = rng.below(live.length);
     const e = live[i]!;
-    j?.begin(w, Pending.free, i);
+    j?.begin(w, Pending.free, i, e.opId, e.id);
     fs.free(e);
     live[i] = live[live.length - 1]!;
     live.pop();
