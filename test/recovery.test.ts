@@ -18,6 +18,8 @@ import { WorkerPool } from '../src/shared/worker-pool.js';
 import type { ParkPath, ParkWorkerApi } from '../src/torture/park-worker.js';
 import { RECORD_WORDS, Rec, stateType } from '../src/alloc/bucket-table.js';
 import { DataType } from '../src/alloc/types.js';
+import { INTENT_WORDS } from '../src/alloc/intents.js';
+import { RECORD_COUNTERS, RecordUpdate, readRecordIntent, writeRecordIntent } from '../src/alloc/record-update.js';
 
 let pool: WorkerPool<ParkWorkerApi>;
 
@@ -186,5 +188,29 @@ describe('a worker killed inside an update is recovered, and the update happened
     expect(fs.stats().counters.skippedBusy).toBeGreaterThanOrEqual(6);
     fs.recover();
     expect(fs.fsck().errors).toEqual([]);
+  });
+});
+
+describe('the intent record holds a whole record update', () => {
+  // The live path applies the RecordUpdate it planned; a recovering thread applies what it reads back
+  // from the dead member's intent record. Both must be the same update: every field survives the trip.
+  it('every field of a RecordUpdate written to an intent record reads back the same', () => {
+    const i32 = new Int32Array(new SharedArrayBuffer(INTENT_WORDS * 4 * 2));
+    const v = { i32, f64: new Float64Array(i32.buffer), at: INTENT_WORDS, atF: INTENT_WORDS / 2 };
+    const u = new RecordUpdate();
+    const fields = Object.keys(u) as (keyof RecordUpdate)[];
+    expect(fields.length).toBeGreaterThan(20);
+    // A distinct value in every field (doubles where the field holds op ids or counter values).
+    fields.forEach((k, n) => { (u as unknown as Record<string, number>)[k] = /^(cycleOp|extOpId|v\d)$/.test(k) ? 2 ** 40 + n : n + 1; });
+    u.counters = RECORD_COUNTERS;
+    writeRecordIntent(v, u);
+    const back = readRecordIntent(v, new RecordUpdate());
+    for (const k of fields) expect([k, back[k]]).toEqual([k, u[k]]);
+  });
+
+  it('a record update refuses a fourth counter target', () => {
+    const u = new RecordUpdate();
+    for (let k = 0; k < RECORD_COUNTERS; k++) u.count(k, k);
+    expect(() => u.count(9, 9)).toThrow(/at most 3 counter targets/);
   });
 });

@@ -80,12 +80,12 @@ export function tryAllocBucket(core: FsCore, b: number, st: number, seq: number,
     const open = core.open;
     core.lockFreelist();
     try {
-      if (!open.reserveAllows(p.watermark, open.freeSlots())) {
+      if (!open.reserveAllows(p.watermark, open.freeSlotsLocked())) {
         ctr[base + C.reserveRefusals]!++;
         core.reserveHit = true;
         return false;
       }
-      if (open.isOpen(b)) {
+      if (open.isOpenLocked(b)) {
         ctr[base + C.skippedOpen]!++;
         refused = RacePoint.foundOpen;
       } else if (core.seqlockFix && Atomics.load(rec, at + Rec.seq) !== seq) {

@@ -26,8 +26,8 @@ import {
 import { Ext, packGenType } from './extents.js';
 import { SLOT_WORDS, Slot } from './open-buckets.js';
 import { DATA_TYPE_NAMES, DataType, ERROR_KIND_NAMES, ErrorKind, Flag } from './types.js';
-import { ExtOp, I, IF, IndexOp, MapOp, addCounterTarget } from './intents.js';
-import { beginRecordIntent, setRecordAfter, updateRecord } from './record-update.js';
+import { ExtOp, IndexOp } from './intents.js';
+import { beginRecordUpdate, setRecordAfter, updateRecord } from './record-update.js';
 import { OracleBit } from './oracle.js';
 import { RacePoint } from './race-points.js';
 import { AllocError, type ExtentInfo } from './errors.js';
@@ -43,17 +43,19 @@ interface Problem {
   detail: number;
 }
 
-/** One write in progress; each view keeps one and reuses it (FsCore.commit). */
+/**
+ * One write in progress, besides its open bucket (the plan's argument); each view keeps one and
+ * reuses it (FsCore.commit). Numbers only, so filling it stores no pointer (no write barrier), and
+ * the extent comes back as the plan's result.
+ */
 export interface CommitArgs {
-  ob: OpenBucket | null;
   sectors: number;
   writer: number;
-  extent: ExtentInfo | null;
   problems: Problem[];
 }
 
 export function newCommitArgs(): CommitArgs {
-  return { ob: null, sectors: 0, writer: 0, extent: null, problems: [] };
+  return { sectors: 0, writer: 0, problems: [] };
 }
 
 /** fs.write: see Filesystem.write. */
@@ -66,15 +68,11 @@ export function writeExtent(core: FsCore, ob: OpenBucket, sectors: unknown, writ
   const w = writer === undefined ? ob.writer : checkInt('writer', writer, 0, WRITER_MAX);
   if (core.hook !== null) core.hook.at(RacePoint.beforeCommit, ob.bucket, ob.opId, false);
   const args = core.commit;
-  args.ob = ob;
   args.sectors = sectors;
   args.writer = w;
-  args.extent = null;
   if (args.problems.length > 0) args.problems = [];
-  updateRecord(core, ob.bucket, planCommit, args);
-  args.ob = null;
+  const extent = updateRecord(core, ob.bucket, planCommit, ob);
   core.ctr[core.ctrBase + C.commits]!++;
-  const extent = args.extent!;
   const failure = args.problems.length === 0 ? null : reportProblems(core, extent, args.problems);
   if (core.hook !== null) {
     try {
@@ -92,8 +90,8 @@ export function writeExtent(core: FsCore, ob: OpenBucket, sectors: unknown, writ
 }
 
 /** The commit's plan, under bucket b's record lock: every check, then every value it will store. */
-function planCommit(core: FsCore, b: number, a: CommitArgs): void {
-  const ob = a.ob!;
+function planCommit(core: FsCore, b: number, ob: OpenBucket): ExtentInfo {
+  const a = core.commit;
   const sectors = a.sectors;
   // First, under the lock: the slot still holds this allocation (the handle was not put).
   requireCurrent(core, ob);
@@ -166,36 +164,28 @@ function planCommit(core: FsCore, b: number, a: CommitArgs): void {
   const id = core.extents.claim(core.member);
   const ctr = core.ctr;
   const base = core.ctrBase;
-  const v = beginRecordIntent(core, b);
+  const u = beginRecordUpdate(core, b);
   if (newType !== type) {
-    addCounterTarget(v, usageBuckets(type), ctr[base + usageBuckets(type)]! - 1);
-    addCounterTarget(v, usageBuckets(newType), ctr[base + usageBuckets(newType)]! + 1);
+    u.count(usageBuckets(type), ctr[base + usageBuckets(type)]! - 1);
+    u.count(usageBuckets(newType), ctr[base + usageBuckets(newType)]! + 1);
   }
   const sectorType = dt === DataType.cached ? DataType.cached : newType;
-  addCounterTarget(v, usageSectors(sectorType), ctr[base + usageSectors(sectorType)]! + sectors);
-  setRecordAfter(v, packState(gen, stateOldestGen(st), newType, newFlags), dirty, cached,
+  u.count(usageSectors(sectorType), ctr[base + usageSectors(sectorType)]! + sectors);
+  setRecordAfter(u, packState(gen, stateOldestGen(st), newType, newFlags), dirty, cached,
     startsCycle ? a.writer : cycleWriter, startsCycle ? ob.opId : cycleOp);
-  const w = v.i32;
-  const vat = v.at;
-  w[vat + I.indexOps] = indexOps;
-  w[vat + I.obSlot] = ob.slot;
-  w[vat + I.obSectorsFree] = free - sectors;
+  u.indexOps = indexOps;
+  u.obSlot = ob.slot;
+  u.obSectorsFree = free - sectors;
   const oracle = core.open.slots[slotAt + Slot.oracle]!;
-  w[vat + I.obOracle] = (oracle & OracleBit.duplicate) !== 0 ? oracle | consequences : oracle;
-
-  w[vat + I.extId] = id;
-  w[vat + I.extOp] = ExtOp.live;
-  w[vat + I.extBucket] = b;
-  w[vat + I.extOffset] = offset;
-  w[vat + I.extSectors] = sectors;
-  w[vat + I.extGenType] = packGenType(ob.gen, dt);
-  w[vat + I.extWriter] = a.writer;
-  v.f64[v.atF + IF.extOpId] = ob.opId;
-  w[vat + I.mapFirst] = first;
-  w[vat + I.mapCount] = sectors;
-  w[vat + I.mapValue] = id + 1;
-  w[vat + I.mapOp] = MapOp.fill;
-  a.extent = { id, bucket: b, gen: ob.gen, offset, sectors, dataType: ob.dataType, writer: a.writer, opId: ob.opId, fs: core.identity };
+  u.obOracle = (oracle & OracleBit.duplicate) !== 0 ? oracle | consequences : oracle;
+  u.extOp = ExtOp.live;
+  u.extId = id;
+  u.extOffset = offset;
+  u.extSectors = sectors;
+  u.extGenType = packGenType(ob.gen, dt);
+  u.extWriter = a.writer;
+  u.extOpId = ob.opId;
+  return { id, bucket: b, gen: ob.gen, offset, sectors, dataType: ob.dataType, writer: a.writer, opId: ob.opId, fs: core.identity };
 }
 
 /** Logs each problem (after the record lock is released) and builds the error the caller gets. */

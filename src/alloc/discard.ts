@@ -9,8 +9,8 @@ import { C, usageBuckets } from './counters.js';
 import { RECORD_F64, RECORD_WORDS, REC_CYCLE_OP_F64, Rec, packState, stateFlags, stateGen, stateType } from './bucket-table.js';
 import { Dev } from './device.js';
 import { DataType, Flag } from './types.js';
-import { I, IndexOp, addCounterTarget } from './intents.js';
-import { NOTHING, beginRecordIntent, setRecordAfter, updateRecord } from './record-update.js';
+import { IndexOp } from './intents.js';
+import { NOTHING, beginRecordUpdate, setRecordAfter, updateRecord } from './record-update.js';
 import { RacePoint } from './race-points.js';
 
 /** fs.discard: see Filesystem.discard. */
@@ -57,9 +57,9 @@ function planDiscard(core: FsCore, b: number): boolean | typeof NOTHING {
   if ((flags & Flag.need_discard) === 0) {
     // Not flagged (a commit cancelled it): only the index bit is stale.
     if (!core.needDiscard.has(b)) return NOTHING;
-    const v = beginRecordIntent(core, b);
-    setRecordAfter(v, st, rec[at + Rec.dirty]!, rec[at + Rec.cached]!, rec[at + Rec.cycleWriter]!, core.recF64[b * RECORD_F64 + REC_CYCLE_OP_F64]!);
-    v.i32[v.at + I.indexOps] = IndexOp.needDiscardRemove;
+    const u = beginRecordUpdate(core, b);
+    setRecordAfter(u, st, rec[at + Rec.dirty]!, rec[at + Rec.cached]!, rec[at + Rec.cycleWriter]!, core.recF64[b * RECORD_F64 + REC_CYCLE_OP_F64]!);
+    u.indexOps = IndexOp.needDiscardRemove;
     return false;
   }
   if (rec[at + Rec.dirty]! > 0 || rec[at + Rec.cached]! > 0) return NOTHING;
@@ -68,12 +68,12 @@ function planDiscard(core: FsCore, b: number): boolean | typeof NOTHING {
   const type = stateType(st);
   const ctr = core.ctr;
   const base = core.ctrBase;
-  const v = beginRecordIntent(core, b);
+  const u = beginRecordUpdate(core, b);
   if (type !== DataType.free) {
-    addCounterTarget(v, usageBuckets(type), ctr[base + usageBuckets(type)]! - 1);
-    addCounterTarget(v, usageBuckets(DataType.free), ctr[base + usageBuckets(DataType.free)]! + 1);
+    u.count(usageBuckets(type), ctr[base + usageBuckets(type)]! - 1);
+    u.count(usageBuckets(DataType.free), ctr[base + usageBuckets(DataType.free)]! + 1);
   }
-  setRecordAfter(v, packState(gen, gen, DataType.free, 0), 0, 0, 0, 0);
-  v.i32[v.at + I.indexOps] = IndexOp.needDiscardRemove | IndexOp.freeSpaceAdd;
+  setRecordAfter(u, packState(gen, gen, DataType.free, 0), 0, 0, 0, 0);
+  u.indexOps = IndexOp.needDiscardRemove | IndexOp.freeSpaceAdd;
   return true;
 }

@@ -58,7 +58,8 @@ export class ExtentTable {
     const mine = EXTENT_CLAIMED_BASE + member;
     let id = this.hint;
     for (let i = 0; i < n; i++) {
-      if (Atomics.load(this.words, id * EXTENT_WORDS) === EXTENT_FREE
+      // A plain look first (the compareExchange decides; an Atomics load would cost as much as it).
+      if (this.words[id * EXTENT_WORDS] === EXTENT_FREE
         && Atomics.compareExchange(this.words, id * EXTENT_WORDS, EXTENT_FREE, mine) === EXTENT_FREE) {
         this.hint = id + 1 === n ? 0 : id + 1;
         return id;

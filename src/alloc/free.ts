@@ -8,10 +8,10 @@
 import type { FsCore } from './fs-core.js';
 import { C, usageBuckets, usageSectors } from './counters.js';
 import { RECORD_F64, RECORD_WORDS, REC_CYCLE_OP_F64, Rec, deriveType, packState, stateFlags, stateGen, stateOldestGen, stateType } from './bucket-table.js';
-import { EXTENT_LIVE, Ext, extentType } from './extents.js';
+import { EXTENT_LIVE, EXTENT_WORDS, Ext, extentType } from './extents.js';
 import { DataType, Flag, writeTypeCode } from './types.js';
-import { ExtOp, I, IndexOp, MapOp, addCounterTarget } from './intents.js';
-import { beginRecordIntent, setRecordAfter, updateRecord } from './record-update.js';
+import { ExtOp, IndexOp } from './intents.js';
+import { beginRecordUpdate, setRecordAfter, updateRecord } from './record-update.js';
 import { RacePoint } from './race-points.js';
 import { StaleHandleError } from './errors.js';
 import { checkExtentHandle, type Extent } from './handles.js';
@@ -25,10 +25,14 @@ export function freeExtent(core: FsCore, e: Extent): void {
   core.ctr[core.ctrBase + C.frees]!++;
 }
 
-/** The handle against the stored extent; the caller holds the bucket's record lock. */
+/**
+ * The handle against the stored extent; the caller holds the bucket's record lock. An extent of this
+ * bucket changes state only under that lock, so a plain read of its state is exact; for an entry that
+ * is not (or no longer) this bucket's, whatever a racing claimer left there fails the check.
+ */
 function checkExtentLive(core: FsCore, e: Extent): void {
   const x = core.extents;
-  if (x.state(e.id) !== EXTENT_LIVE || x.get(e.id, Ext.bucket) !== e.bucket || x.get(e.id, Ext.offset) !== e.offset
+  if (x.words[e.id * EXTENT_WORDS + Ext.state] !== EXTENT_LIVE || x.get(e.id, Ext.bucket) !== e.bucket || x.get(e.id, Ext.offset) !== e.offset
     || x.opId(e.id) !== e.opId || x.get(e.id, Ext.sectors) !== e.sectors
     // The sectors come off dirty or cached by the handle's dataType: it must be the stored one.
     || extentType(x.get(e.id, Ext.genType)) !== writeTypeCode(e.dataType)) {
@@ -71,20 +75,17 @@ function planFree(core: FsCore, b: number, e: Extent): void {
   const newType = deriveType(dirty, cached, flags, type);
   const ctr = core.ctr;
   const base = core.ctrBase;
-  const v = beginRecordIntent(core, b);
+  const u = beginRecordUpdate(core, b);
   const sectorType = isCached ? DataType.cached : type;
-  addCounterTarget(v, usageSectors(sectorType), ctr[base + usageSectors(sectorType)]! - e.sectors);
+  u.count(usageSectors(sectorType), ctr[base + usageSectors(sectorType)]! - e.sectors);
   if (newType !== type) {
-    addCounterTarget(v, usageBuckets(type), ctr[base + usageBuckets(type)]! - 1);
-    addCounterTarget(v, usageBuckets(newType), ctr[base + usageBuckets(newType)]! + 1);
+    u.count(usageBuckets(type), ctr[base + usageBuckets(type)]! - 1);
+    u.count(usageBuckets(newType), ctr[base + usageBuckets(newType)]! + 1);
   }
-  setRecordAfter(v, packState(gen, oldest, newType, flags), dirty, cached, cycleWriter, cycleOp);
-  const w = v.i32;
-  w[v.at + I.indexOps] = indexOps;
-  w[v.at + I.extId] = e.id;
-  w[v.at + I.extOp] = ExtOp.release;
-  w[v.at + I.mapFirst] = b * core.config.bucketSectors + e.offset;
-  w[v.at + I.mapCount] = e.sectors;
-  w[v.at + I.mapValue] = e.id + 1;
-  w[v.at + I.mapOp] = MapOp.clear;
+  setRecordAfter(u, packState(gen, oldest, newType, flags), dirty, cached, cycleWriter, cycleOp);
+  u.indexOps = indexOps;
+  u.extOp = ExtOp.release;
+  u.extId = e.id;
+  u.extOffset = e.offset;
+  u.extSectors = e.sectors;
 }

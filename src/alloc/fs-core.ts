@@ -28,6 +28,7 @@ import { ErrorLog } from './error-log.js';
 import { MEMBER_COUNTERS, type MemberCounter } from './counters.js';
 import { Dev64 } from './device.js';
 import { INTENT_F64, INTENT_WORDS, type IntentView } from './intents.js';
+import { RecordUpdate } from './record-update.js';
 import type { RaceHook } from './race-points.js';
 import { RECORD_LOCK_DOMAIN, repairFreelistHolder, repairRecordHolder } from './recovery.js';
 import type { AllocAttempt } from './alloc-publish.js';
@@ -88,6 +89,8 @@ export class FsCore {
   readonly ownerId: number;
   readonly ctrBase: number;
   readonly intent: IntentView;
+  /** The record update this view is planning or applying (record-update.ts); reused. */
+  readonly update = new RecordUpdate();
 
   readonly early: boolean;
   readonly seqlockFix: boolean;
@@ -218,7 +221,7 @@ export class FsCore {
   isOpenSafe(b: number): boolean {
     this.lockFreelist();
     try {
-      return this.open.isOpen(b);
+      return this.open.isOpenLocked(b);
     } finally {
       this.unlockFreelist();
     }

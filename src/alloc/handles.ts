@@ -69,10 +69,15 @@ export function requireCurrent(core: FsCore, ob: OpenBucket): void {
   }
 }
 
-/** Whether the handle's slot still holds its allocation. Exact under the freelist lock or the bucket's record lock. */
+/**
+ * Whether the handle's slot still holds its allocation. Exact under the freelist lock, which every
+ * store to a slot's valid and opId words is made under, so plain reads do (an Atomics call would cost
+ * as much as the rest of the check). Under the bucket's record lock (a commit) only a put of this very
+ * handle can race it, and either answer is one the put and the commit can be ordered by; operation
+ * ids are never reused (64-bit), so a slot opened again for another allocation never passes.
+ */
 export function openBucketCurrent(core: FsCore, ob: OpenBucket): boolean {
-  // Operation ids are never reused (64-bit), so the slot's id names the allocation.
-  return Atomics.load(core.open.slots, ob.slot * SLOT_WORDS + Slot.valid) === 1 && core.open.opId(ob.slot) === ob.opId;
+  return core.open.slots[ob.slot * SLOT_WORDS + Slot.valid] === 1 && core.open.opId(ob.slot) === ob.opId;
 }
 
 /** The extent handle's shape and identity, before its bucket is locked: nothing shared is read. */

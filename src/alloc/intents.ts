@@ -23,15 +23,17 @@
  *   [0]  kind        0 none; IntentKind.record / publish / unpin
  *   [1]  target      the bucket whose record lock is held (record), -1 (the freelist lock)
  *
- *   record update (commit, free, discard) — bucket b's record, its indexes, its extent:
+ *   record update (commit, free, discard) — bucket b's record, its indexes, its extent; written
+ *   from a RecordUpdate (record-update.ts), field for field:
  *   [2]  seq0        the record's sequence before: applied as seq0 + 1, …, seq0 + 2
  *   [3]  state  [4] dirty  [5] cached  [6] cycleWriter   the record after
  *   [7]  indexOps    IndexOp bits: free-space / need-discard add and remove
  *   f64 [4] (words 8..9)  cycleOp after
  *   [10] extent id (-1 none)   [11] extent op: 0 none, 1 make live, 2 release
- *   [12] extent bucket  [13] offset  [14] sectors  [15] gen|dataType  [18] writer
+ *   [12] extent offset  [13] sectors  [14] gen|dataType  [15] writer   (its bucket is the target)
  *   f64 [8] (words 16..17) extent opId
- *   [19] sector-map first index  [20] count  [21] value (extent id + 1)  [22] op: 1 fill, 2 clear
+ *        the extent's sector-map entries, b × bucketSectors + offset onwards, are filled with id + 1
+ *        when it is made live, and cleared (where they still hold id + 1) when it is released
  *   [23] open slot whose words change (-1 none)  [24] its sectorsFree after  [25] its oracle word after
  *
  *   publish — open slot s for bucket b:
@@ -67,8 +69,7 @@ export const I = {
   target: 1,
   // record update
   seq0: 2, state: 3, dirty: 4, cached: 5, cycleWriter: 6, indexOps: 7,
-  extId: 10, extOp: 11, extBucket: 12, extOffset: 13, extSectors: 14, extGenType: 15, extWriter: 18,
-  mapFirst: 19, mapCount: 20, mapValue: 21, mapOp: 22,
+  extId: 10, extOp: 11, extOffset: 12, extSectors: 13, extGenType: 14, extWriter: 15,
   obSlot: 23, obSectorsFree: 24, obOracle: 25,
   // publish
   slot: 2, bucket: 3, gen: 4, dataType: 5, sectors: 6, writer: 7, watermark: 10, member: 11, oracle: 12,
@@ -83,7 +84,6 @@ export const I = {
 export const IF = { cycleOp: 4, extOpId: 8, opId: 4, counterValues: 24 } as const;
 
 export const ExtOp = { none: 0, live: 1, release: 2 } as const;
-export const MapOp = { none: 0, fill: 1, clear: 2 } as const;
 export const IndexOp = { freeSpaceAdd: 1, freeSpaceRemove: 2, needDiscardAdd: 4, needDiscardRemove: 8 } as const;
 
 /** A member's intent record: the int32 and float64 views and where the member's record starts. */

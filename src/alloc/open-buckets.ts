@@ -28,11 +28,13 @@
  * The slot freelist head and count, and the freelist lock (a Mutex, one word) live in the device
  * words. Every change to slots, chains and the freelist happens under that lock, through an intent
  * record (intents.ts): plan* reads the structure and fills the record, apply* stores it; under the
- * lock, plain reads and writes are ordered by the lock's compareExchanges. `isOpen` walks a chain
- * without the lock — a hint, as bch2_bucket_is_open is — so the words it reads (chain heads, a
- * slot's bucket and hashNext) and the words other lock-free hints read (a slot's valid, the free
- * count) are always stored with Atomics, and the walk is bounded by the slot count because a slot
- * can be recycled into another chain under a walking reader.
+ * lock, plain reads and writes are ordered by the lock's compareExchanges (so a reader holding the
+ * lock reads plainly: isOpenLocked, freeSlotsLocked). `isOpen` walks a chain without the lock — a
+ * hint, as bch2_bucket_is_open is — so every store that links or unlinks a slot (a chain head, a
+ * hashNext) and the words other lock-free hints read (a slot's valid, the free count) are stored
+ * with Atomics; a new slot's own bucket and hashNext are stored plainly before the Atomics store of
+ * the head that publishes them (see applyPublish). The walk is bounded by the slot count because a
+ * slot can be recycled into another chain under a walking reader.
  */
 import { Mutex } from '../locks/mutex.js';
 import type { ThreadRegistry } from '../locks/thread-registry.js';
@@ -106,9 +108,28 @@ export class OpenBuckets {
     return false;
   }
 
+  /**
+   * isOpen for a caller holding the freelist lock: every chain word is stored under that lock, whose
+   * compareExchanges order them, so plain reads are exact here — and an Atomics call costs as much
+   * as the rest of a short walk.
+   */
+  isOpenLocked(b: number): boolean {
+    let s = this.heads[b & this.mask]!;
+    for (let steps = 0; s !== 0 && steps < this.count; steps++) {
+      if (this.slots[s * SLOT_WORDS + Slot.bucket] === b) return true;
+      s = this.slots[s * SLOT_WORDS + Slot.hashNext]!;
+    }
+    return false;
+  }
+
   /** Unused slots (a lock-free snapshot outside the lock, exact under it). */
   freeSlots(): number {
     return Atomics.load(this.dev, Dev.slotFreeCount);
+  }
+
+  /** freeSlots for a caller holding the freelist lock (a plain read is exact there, as in isOpenLocked). */
+  freeSlotsLocked(): number {
+    return this.dev[Dev.slotFreeCount]!;
   }
 
   /**
@@ -149,11 +170,12 @@ export class OpenBuckets {
   }
 
   /**
-   * @internal Stores a publish intent. Only the words a lock-free reader follows — the chain links, the
-   * slot's bucket and valid (isOpen, a handle's own look at its slot), the free count (the reserve
-   * hint) — are stored with Atomics; the rest are read under the freelist lock or by the slot's own
-   * writer, and the lock's release orders them. The slot's fields go first and the chain link last,
-   * so a lock-free walker that finds the slot in a chain finds it filled in.
+   * @internal Stores a publish intent. The slot's fields go first and the chain head last, with
+   * Atomics: a lock-free walker (isOpen) that loads the new head synchronizes with that store, so it
+   * finds the slot's bucket and hashNext filled in although they were stored plainly before it. The
+   * other words a lock-free reader looks at — the slot's valid (a handle's own look at its slot) and
+   * the free count (the reserve hint) — are stored with Atomics; the rest are read under the freelist
+   * lock or by the slot's own writer, and the lock's release orders them.
    */
   applyPublish(v: IntentView, midway: (() => void) | null = null): void {
     const w = v.i32;
@@ -163,7 +185,7 @@ export class OpenBuckets {
     const sl = this.slots;
     this.dev[Dev.slotFreeHead] = w[at + I.freeHead]!;
     Atomics.store(this.dev, Dev.slotFreeCount, w[at + I.freeCount]!);
-    Atomics.store(sl, s + Slot.bucket, w[at + I.bucket]!);
+    sl[s + Slot.bucket] = w[at + I.bucket]!;
     sl[s + Slot.gen] = w[at + I.gen]!;
     sl[s + Slot.dataType] = w[at + I.dataType]!;
     sl[s + Slot.sectorsFree] = w[at + I.sectors]!;
@@ -175,7 +197,7 @@ export class OpenBuckets {
     sl[s + Slot.oracle] = w[at + I.oracle]!;
     sl[s + Slot.freeNext] = 0;
     if (midway !== null) midway();
-    Atomics.store(sl, s + Slot.hashNext, w[at + I.chainHead]!);
+    sl[s + Slot.hashNext] = w[at + I.chainHead]!;
     Atomics.store(sl, s + Slot.valid, 1);
     Atomics.store(this.heads, w[at + I.chain]!, slot);
   }

@@ -29,7 +29,7 @@
 import type { FsCore } from './fs-core.js';
 import { SLOT_WORDS, Slot } from './open-buckets.js';
 import { I, IntentKind, applyCounterTargets, clearIntent, intentKind, type IntentView } from './intents.js';
-import { applyRecordUpdate } from './record-update.js';
+import { RecordUpdate, applyRecordUpdate, readRecordIntent } from './record-update.js';
 import { unpinSlot } from './put.js';
 
 /** What recovering one dead member did (`recover()`, `watchWorker`). */
@@ -61,7 +61,7 @@ function finishIntent(core: FsCore, v: IntentView, kinds: readonly number[], b: 
   if (!kinds.includes(kind)) return IntentKind.none;
   if (kind === IntentKind.record) {
     if (b !== null && v.i32[v.at + I.target] !== b) return IntentKind.none;
-    applyRecordUpdate(core, v);
+    applyRecordUpdate(core, readRecordIntent(v, new RecordUpdate()));
   } else {
     if (kind === IntentKind.publish) core.open.applyPublish(v);
     else core.open.applyUnpin(v);
