@@ -3,7 +3,9 @@
  * multi-word update, so that a thread that dies half-way through leaves enough behind for another
  * thread to finish the update. This is redo logging, as a journaling filesystem does it: every value
  * an update stores is computed first (absolute values, never "+1"), written here, and the update is
- * then applied *from this record* by the same function a recovering thread calls. Applying a record
+ * then applied by the same function a recovering thread calls with this record (a record update is
+ * applied from the RecordUpdate it was copied from, which holds the same values: record-update.ts;
+ * publish and unpin from the record itself). Applying a record
  * twice stores the same values twice, so a redo after a partial apply, or after a complete one whose
  * thread died before clearing the record, leaves exactly the state the update meant.
  *
