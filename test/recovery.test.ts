@@ -108,6 +108,23 @@ describe('a worker killed inside an update is recovered, and the update happened
     }
   }
 
+  it('a free killed after its apply: the extent entry it released and another thread reused stays that thread\'s', async () => {
+    // One extent entry in the table: the dead thread's free released it (stage "applied": every
+    // store done, the intent not yet cleared), then this thread claims it for a write into another
+    // bucket. Finishing the dead free again must not release it a second time.
+    const { fs, target } = await killInside({ allocator: 'early', fix: 'none', discard: true, extents: 1 }, 'free', 'record', 'applied');
+    const ob = fs.allocBucket()!;
+    expect(ob.bucket).not.toBe(target);
+    const mine = fs.write(ob, 2);
+    expect(mine.id).toBe(0);
+    const reports = fs.recover();
+    expect(reports[0]!.finished).toEqual({ kind: 'record', bucket: target });
+    expect(fs.fsck().errors).toEqual([]);
+    fs.put(ob);
+    expect(() => fs.free(mine)).not.toThrow();
+    expect(fs.fsck().errors).toEqual([]);
+  });
+
   it('a survivor that needs the dead holder\'s lock takes it over at once and finishes the update first', async () => {
     for (const { path, kind } of PATHS) {
       const { fs, target } = await killInside({ allocator: 'early', fix: 'keylock', discard: true, lockTimeoutMs: 20_000 }, path, kind, 'half-applied');

@@ -88,4 +88,5 @@ function planFree(core: FsCore, b: number, e: Extent): void {
   u.extId = e.id;
   u.extOffset = e.offset;
   u.extSectors = e.sectors;
+  u.extOpId = e.opId;
 }

@@ -107,7 +107,7 @@ export function updateRecord<A, R>(core: FsCore, b: number, plan: (core: FsCore,
     writeRecordIntent(v, u);
     publishIntent(v, IntentKind.record);
     if (stage !== null) stage('record', 'published', b);
-    applyRecordUpdate(core, u, stage);
+    applyRecordUpdate(core, u, stage, false);
     if (stage !== null) stage('record', 'applied', b);
     clearIntent(v);
     if (stage !== null) stage('record', 'cleared', b);
@@ -214,9 +214,14 @@ export function readRecordIntent(v: IntentView, u: RecordUpdate): RecordUpdate {
 /**
  * Stores record update `u`. Every store is of an absolute value, index changes are set/clear of a
  * bit, and the sector-map change is conditional on the entry's value, so applying it again changes
- * nothing more.
+ * nothing more — with one exception, which `redo` (a recovering thread finishing a dead member's
+ * update) guards: releasing an extent. Its entry, once free, can be claimed by any thread without
+ * this bucket's lock and made live in another bucket; had the dead member already released it, a
+ * second release would free someone else's extent. So a redo releases the entry only while it still
+ * holds this extent — live, in this bucket, of this operation — which nobody else can change while
+ * this bucket's lock is held.
  */
-export function applyRecordUpdate(core: FsCore, u: RecordUpdate, stage: StageHook | null = null): void {
+export function applyRecordUpdate(core: FsCore, u: RecordUpdate, stage: StageHook | null, redo: boolean): void {
   const b = u.b;
   const rec = core.records;
   const r = b * RECORD_WORDS;
@@ -239,15 +244,16 @@ export function applyRecordUpdate(core: FsCore, u: RecordUpdate, stage: StageHoo
       x[e + Ext.genType] = u.extGenType;
       x[e + Ext.writer] = u.extWriter;
       core.extents.f64[id * EXTENT_F64 + EXT_OP_F64] = u.extOpId;
-      // Claimed → live: no other thread acts on a claimed entry, so a plain store will do.
-      x[e + Ext.state] = EXTENT_LIVE;
+      // Claimed → live, with Atomics although no other thread acts on a claimed entry: a redo's
+      // look at an entry that was released and reclaimed (below) must see the new owner's fields.
+      Atomics.store(x, e + Ext.state, EXTENT_LIVE);
       // Fill only empty entries: a sector another live extent covers keeps naming it (the overlap
       // is reported, and fsck finds this extent's missing entries).
       for (let i = first; i < end; i++) { if (map[i] === 0) map[i] = value; }
     } else {
       // Live → free: claimers look for free entries lock-free.
-      Atomics.store(x, e + Ext.state, EXTENT_FREE);
-      // Clear only our own entries.
+      if (!redo || stillHolds(core, id, b, u.extOpId)) Atomics.store(x, e + Ext.state, EXTENT_FREE);
+      // Clear only our own entries (this bucket's, so even a redo after a reclaim clears right).
       for (let i = first; i < end; i++) { if (map[i] === value) map[i] = 0; }
     }
   }
@@ -282,4 +288,11 @@ export function applyRecordUpdate(core: FsCore, u: RecordUpdate, stage: StageHoo
   core.recF64[b * RECORD_F64 + REC_CYCLE_OP_F64] = u.cycleOp;
   Atomics.store(rec, r + Rec.state, u.state);
   Atomics.store(rec, r + Rec.seq, seq0 + 2);
+}
+
+/** Entry `id` still holds the extent of operation `opId` in bucket b (see applyRecordUpdate's redo). */
+function stillHolds(core: FsCore, id: number, b: number, opId: number): boolean {
+  const x = core.extents;
+  // The state first, with Atomics: a new owner's live store then makes its other fields visible.
+  return x.state(id) === EXTENT_LIVE && x.get(id, Ext.bucket) === b && x.opId(id) === opId;
 }

@@ -61,7 +61,7 @@ function finishIntent(core: FsCore, v: IntentView, kinds: readonly number[], b: 
   if (!kinds.includes(kind)) return IntentKind.none;
   if (kind === IntentKind.record) {
     if (b !== null && v.i32[v.at + I.target] !== b) return IntentKind.none;
-    applyRecordUpdate(core, readRecordIntent(v, new RecordUpdate()));
+    applyRecordUpdate(core, readRecordIntent(v, new RecordUpdate()), null, true);
   } else {
     if (kind === IntentKind.publish) core.open.applyPublish(v);
     else core.open.applyUnpin(v);
