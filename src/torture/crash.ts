@@ -85,7 +85,7 @@ export interface IndeterminateWrite {
  * Decides a dead worker's in-flight operation from shared memory (its thread has stopped and its
  * member was recovered, so nothing of it moves any more): a free happened iff the extent its
  * pending record names (id and op id) is no longer live — then its entry is dropped, as the worker
- * would have, along with a duplicate a kill inside removeLive can leave. A write is decided at the end (its extent, if it landed, is the only one of its allocation
+ * would have (finishing a removeLive the kill may have stopped half-way). A write is decided at the end (its extent, if it landed, is the only one of its allocation
  * nobody acknowledged). Everything else leaves nothing to decide.
  */
 export function decideInFlight(fs: Filesystem, journal: Journal, w: number, writes: IndeterminateWrite[]): CrashEvent['inFlight'] {
@@ -97,11 +97,11 @@ export function decideInFlight(fs: Filesystem, journal: Journal, w: number, writ
     return { kind: 'write', outcome: 'decided at the end' };
   }
   if (p.kind === 'free') {
-    // By the extent's identity, not the entry's index: a kill inside removeLive may have moved
-    // another entry into that index (and left it listed twice).
+    // By the extent's identity, not the entry's index: a kill inside removeLive may have copied
+    // another entry, or part of one, into that index.
     const x = fs.extents;
     const stillLive = x.state(p.extent) === EXTENT_LIVE && x.opId(p.extent) === p.opId;
-    journal.repairLive(w, stillLive ? null : { id: p.extent, opId: p.opId });
+    if (!stillLive) journal.finishRemove(w);
     return { kind: 'free', outcome: stillLive ? 'did not happen' : 'happened' };
   }
   // allocate, put, discard: recovery put the open buckets; no data is acknowledged by them.

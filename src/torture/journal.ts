@@ -20,6 +20,7 @@
  *     [2] live      entries in the live list
  *     [3] generation  workers that have owned this block (1 + replacements)
  *     [4] extent    the id of the extent being freed (pending free; with counts[8], its op id)
+ *     [5] count     the live count when the pending operation began (a free's removeLive shortens it)
  *   live     i32 × workers × capacity × 8: acknowledged live extents, in the worker's own order:
  *     [0] extent id [1] bucket [2] offset [3] sectors [4] gen | dataType << 8 [5] writer
  *     [6..7] opId (float64)
@@ -40,7 +41,7 @@ const COUNT_DOUBLES = 16;
 const STATE_WORDS = 16;
 const ENTRY_WORDS = 8;
 export const J = { completed: 0, allocations: 1, writes: 2, frees: 3, puts: 4, allocFailures: 5, racy: 6, errors: 7, pendingOp: 8 } as const;
-const S = { pending: 0, argument: 1, live: 2, generation: 3, extent: 4 } as const;
+const S = { pending: 0, argument: 1, live: 2, generation: 3, extent: 4, count: 5 } as const;
 
 export interface JournalConfig {
   workers: number;
@@ -121,11 +122,13 @@ export class Journal {
   /**
    * The operation about to start; `argument` names the live entry a free will drop, and `extent`
    * (with `opId`) the extent it frees: the entry's index alone is not enough, because a kill inside
-   * removeLive can leave the list with that index already overwritten.
+   * removeLive can leave that index overwritten, whole or in part. The live count is kept too, so
+   * that a dead worker's removeLive can be finished (finishRemove).
    */
   begin(w: number, pending: number, argument = -1, opId = 0, extent = -1): void {
     this.state[w * STATE_WORDS + S.argument] = argument;
     this.state[w * STATE_WORDS + S.extent] = extent;
+    this.state[w * STATE_WORDS + S.count] = this.liveCount(w);
     this.counts[w * COUNT_DOUBLES + J.pendingOp] = opId;
     this.state[w * STATE_WORDS + S.pending] = pending;
   }
@@ -200,28 +203,16 @@ export class Journal {
   }
 
   /**
-   * A dead worker's list after its in-flight free is decided: drops the entries of the freed extent
-   * (`freed`, when the free happened) and any entry listed twice — what a kill between removeLive's
-   * copy and its count store leaves — keeping the list's order otherwise. Main side only.
+   * A dead worker's free happened: finishes the removeLive it was doing or about to do. A kill can
+   * have stopped it anywhere — before it, inside its copy loop (the freed entry's index holding part
+   * of the last entry), or before its count store — and in each of those the count is still the one
+   * at begin and the last entry intact, so the copy is made again, whole, and the count stored. A
+   * count already shorter means it had finished. Main side only.
    */
-  repairLive(w: number, freed: { id: number; opId: number } | null): void {
-    const n = this.liveCount(w);
-    const seen = new Set<string>();
-    let kept = 0;
-    for (let i = 0; i < n; i++) {
-      const at = this.entryAt(w, i);
-      const id = this.live[at]!;
-      const opId = this.liveF64[(at >>> 1) + 3]!;
-      const key = `${id}:${opId}`;
-      if (seen.has(key) || (freed !== null && freed.id === id && freed.opId === opId)) continue;
-      seen.add(key);
-      if (kept !== i) {
-        const to = this.entryAt(w, kept);
-        for (let k = 0; k < ENTRY_WORDS; k++) this.live[to + k] = this.live[at + k]!;
-      }
-      kept++;
-    }
-    this.state[w * STATE_WORDS + S.live] = kept;
+  finishRemove(w: number): void {
+    const count = this.state[w * STATE_WORDS + S.count]!;
+    if (this.liveCount(w) !== count) return;
+    this.removeLive(w, this.state[w * STATE_WORDS + S.argument]!);
   }
 
   /** Clears a dead worker's pending operation once its outcome has been decided. */
