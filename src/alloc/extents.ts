@@ -16,9 +16,12 @@
  * Entries are claimed lock-free (compareExchange free → claimed-by-me) from a per-thread hint, so
  * threads writing at once rarely meet; the table is sized well above the live extent count, which
  * keeps the search short. A claim names its member so that recovery can give back the claims of a
- * thread that died between claiming and committing. `state` is therefore always accessed with
- * Atomics. The other words are written by the commit and read by free and by later commits, all
- * under the record lock of the extent's bucket (or by fsck, with nothing running): plain access.
+ * thread that died between claiming and committing. `state` is therefore always stored with Atomics
+ * (a recovering thread's look at a reused entry relies on the live store too: record-update.ts); it
+ * is read plainly only where a compareExchange decides after (a claim's first look) or the bucket's
+ * record lock makes the answer exact (free's check of its own extent). The other words are written
+ * by the commit and read by free and by later commits, all under the record lock of the extent's
+ * bucket (or by fsck, with nothing running): plain access.
  */
 import { ConfigError } from '../shared/validate.js';
 
