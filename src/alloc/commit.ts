@@ -175,7 +175,6 @@ function planCommit(core: FsCore, b: number, ob: OpenBucket): ExtentInfo {
     startsCycle ? a.writer : cycleWriter, startsCycle ? ob.opId : cycleOp);
   u.indexOps = indexOps;
   u.obSlot = ob.slot;
-  u.obSectorsFree = free - sectors;
   const oracle = core.open.slots[slotAt + Slot.oracle]!;
   u.obOracle = (oracle & OracleBit.duplicate) !== 0 ? oracle | consequences : oracle;
   u.extOp = ExtOp.live;

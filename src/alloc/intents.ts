@@ -36,7 +36,8 @@
  *   f64 [8] (words 16..17) extent opId
  *        the extent's sector-map entries, b × bucketSectors + offset onwards, are filled with id + 1
  *        when it is made live, and cleared (where they still hold id + 1) when it is released
- *   [23] open slot whose words change (-1 none)  [24] its sectorsFree after  [25] its oracle word after
+ *   [23] open slot a commit wrote through (-1 none)  [25] its oracle word after (its sectorsFree
+ *        after is bucketSectors − offset − sectors: the commit took the sectors after the offset)
  *
  *   publish — open slot s for bucket b:
  *   [2] slot [3] bucket [4] gen [5] dataType [6] sectors [7] writer [10] watermark [11] member
@@ -72,7 +73,7 @@ export const I = {
   // record update
   seq0: 2, state: 3, dirty: 4, cached: 5, cycleWriter: 6, indexOps: 7,
   extId: 10, extOp: 11, extOffset: 12, extSectors: 13, extGenType: 14, extWriter: 15,
-  obSlot: 23, obSectorsFree: 24, obOracle: 25,
+  obSlot: 23, obOracle: 25,
   // publish
   slot: 2, bucket: 3, gen: 4, dataType: 5, sectors: 6, writer: 7, watermark: 10, member: 11, oracle: 12,
   freeHead: 13, freeCount: 14, chain: 15, chainHead: 16,

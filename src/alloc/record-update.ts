@@ -58,9 +58,11 @@ export class RecordUpdate {
   extGenType = 0;
   extWriter = 0;
   extOpId = 0;
-  /** The open slot whose sectorsFree and oracle words change (-1 none), and their values after. */
+  /**
+   * The open slot a commit wrote through (-1 none), and its oracle word after. Its sectorsFree after
+   * is not kept: the commit took the sectors after `extOffset`, so bucketSectors − offset − sectors.
+   */
   obSlot = -1;
-  obSectorsFree = 0;
   obOracle = 0;
   /**
    * Counter targets, at most RECORD_COUNTERS: counter `at0` of the block at `ctrBase` becomes `v0`,
@@ -166,7 +168,6 @@ export function writeRecordIntent(v: IntentView, u: RecordUpdate): void {
   w[at + I.extWriter] = u.extWriter;
   f[atF + IF.extOpId] = u.extOpId;
   w[at + I.obSlot] = u.obSlot;
-  w[at + I.obSectorsFree] = u.obSectorsFree;
   w[at + I.obOracle] = u.obOracle;
   const n = u.counters;
   w[at + I.counterCount] = n;
@@ -198,7 +199,6 @@ export function readRecordIntent(v: IntentView, u: RecordUpdate): RecordUpdate {
   u.extWriter = w[at + I.extWriter]!;
   u.extOpId = f[atF + IF.extOpId]!;
   u.obSlot = w[at + I.obSlot]!;
-  u.obSectorsFree = w[at + I.obSectorsFree]!;
   u.obOracle = w[at + I.obOracle]!;
   u.counters = Math.min(w[at + I.counterCount]!, RECORD_COUNTERS);
   u.ctrBase = w[at + I.counterBase]!;
@@ -270,8 +270,10 @@ export function applyRecordUpdate(core: FsCore, u: RecordUpdate, stage: StageHoo
 
   const slot = u.obSlot;
   if (slot >= 0) {
-    // Written only through this slot's own commits, under this record lock.
-    core.open.slots[slot * SLOT_WORDS + Slot.sectorsFree] = u.obSectorsFree;
+    // Written only through this slot's own commits, under this record lock. A commit takes the
+    // sectors from offset onwards (offset = bucketSectors − sectorsFree before), so this is the
+    // slot's sectorsFree after.
+    core.open.slots[slot * SLOT_WORDS + Slot.sectorsFree] = core.config.bucketSectors - u.extOffset - u.extSectors;
     core.open.slots[slot * SLOT_WORDS + Slot.oracle] = u.obOracle;
   }
 
